@@ -1,0 +1,8 @@
+// The ordered list of migrations. `npm run migration:create` appends to it; never edit a
+// migration after it has landed (add a new one).
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261124034720_initial } from './Migration20261124034720_initial.js';
+
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20261124034720_initial', class: Migration20261124034720_initial },
+];

@@ -1,0 +1,39 @@
+/**
+ * Exact decimal helpers. Money travels as strings (PostgreSQL numeric(20,10) in, canonical
+ * decimal strings out) and is added up with BigInt at 10 decimal places — never a float.
+ */
+export const MONEY_SCALE = 10;
+const SCALE_FACTOR = 10n ** BigInt(MONEY_SCALE);
+const DECIMAL = /^-?\d{1,10}(\.\d{1,10})?$/;
+
+/** True for a plain decimal that fits numeric(20,10): up to 10 digits on each side. */
+export function isDecimal(value: string): boolean {
+  return DECIMAL.test(value);
+}
+
+/** Parses a decimal string into units of 10^-10. */
+export function toUnits(value: string): bigint {
+  if (!/^-?\d+(\.\d+)?$/.test(value)) throw new RangeError(`not a decimal: ${value}`);
+  const negative = value.startsWith('-');
+  const [whole, frac = ''] = value.replace('-', '').split('.');
+  if (frac.length > MONEY_SCALE && /[1-9]/.test(frac.slice(MONEY_SCALE))) {
+    throw new RangeError(`more than ${MONEY_SCALE} decimal places: ${value}`);
+  }
+  const units = BigInt(whole) * SCALE_FACTOR + BigInt(frac.slice(0, MONEY_SCALE).padEnd(MONEY_SCALE, '0'));
+  return negative ? -units : units;
+}
+
+/** Formats units of 10^-10 as a decimal string with at least two decimals ("5.00", "0.0015"). */
+export function fromUnits(units: bigint): string {
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  const whole = abs / SCALE_FACTOR;
+  let frac = (abs % SCALE_FACTOR).toString().padStart(MONEY_SCALE, '0').replace(/0+$/, '');
+  if (frac.length < 2) frac = frac.padEnd(2, '0');
+  return `${negative ? '-' : ''}${whole}.${frac}`;
+}
+
+/** Canonical form of a stored decimal, e.g. "0.0015000000" becomes "0.0015". */
+export function formatMoney(value: string): string {
+  return fromUnits(toUnits(value));
+}

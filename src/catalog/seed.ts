@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { hash } from '@node-rs/argon2';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { App } from '../app.js';
+import { ModelVersionStatus, Role } from '../entities/enums.js';
+import { ModelVersion } from '../entities/model-version.entity.js';
+import { Model } from '../entities/model.entity.js';
+import { Review } from '../entities/review.entity.js';
+import { User } from '../entities/user.entity.js';
+import { readModelSignature } from '../inference/model-signature.js';
+import { TEST_MODELS } from '../inference/test-models.js';
+import type { ModelStorage } from '../storage/model-storage.js';
+import { DEMO_CONSUMERS, DEMO_MODELS, DEMO_PASSWORD, DEMO_PUBLISHERS } from './seed-data.js';
+
+export type SeedReport = { users: number; models: number; versions: number; reviews: number };
+
+/**
+ * Appends a `doc_string` (ModelProto field 6) to a serialized model. Protobuf keeps the last
+ * value of a repeated singular field, so the result is the same valid model with a distinct
+ * checksum — each demo version gets its own bytes, as real uploads would.
+ */
+function withDocString(bytes: Uint8Array, text: string): Uint8Array {
+  const payload = Buffer.from(text, 'utf8');
+  if (payload.length > 127) throw new Error('doc string too long for a one-byte length');
+  return Buffer.concat([bytes, Buffer.from([(6 << 3) | 2, payload.length]), payload]);
+}
+
+function semverParts(version: string) {
+  const [core, prerelease] = version.split('-', 2) as [string, string | undefined];
+  const [major, minor, patch] = core.split('.').map(Number) as [number, number, number];
+  return { major, minor, patch, prerelease: prerelease ?? null };
+}
+
+/**
+ * Loads the demo catalog. Idempotent: users are found by email, models by slug, versions by
+ * (model, version), reviews by (model, author); running it again adds nothing. Rating aggregates
+ * are recomputed from the visible reviews at the end.
+ */
+export async function seedDemoCatalog(rootEm: EntityManager, storage: ModelStorage): Promise<SeedReport> {
+  const report: SeedReport = { users: 0, models: 0, versions: 0, reviews: 0 };
+  const passwordHash = await hash(DEMO_PASSWORD);
+  await rootEm.fork().transactional(async (em) => {
+    const users = new Map<string, User>();
+    for (const [list, role] of [
+      [DEMO_PUBLISHERS, Role.PUBLISHER],
+      [DEMO_CONSUMERS, Role.CONSUMER],
+    ] as const) {
+      for (const u of list) {
+        let user = await em.findOne(User, { email: u.email });
+        if (!user) {
+          user = em.create(User, { email: u.email, passwordHash, displayName: u.displayName, role });
+          report.users++;
+        }
+        users.set(u.key, user);
+      }
+    }
+    await em.flush();
+
+    for (const spec of DEMO_MODELS) {
+      let model = await em.findOne(Model, { slug: spec.slug });
+      if (!model) {
+        model = em.create(Model, {
+          owner: users.get(spec.owner)!,
+          slug: spec.slug,
+          name: spec.name,
+          description: spec.description,
+          tags: spec.tags,
+          task: spec.task,
+          license: spec.license,
+          pricePerRequest: spec.pricePerRequest,
+          freeRequestsPerMonth: spec.freeRequestsPerMonth,
+          predictionCount: spec.predictionCount,
+        });
+        report.models++;
+        await em.flush();
+      }
+      let latest: ModelVersion | null = null;
+      for (const v of spec.versions) {
+        let version = await em.findOne(ModelVersion, { model, version: v.version });
+        if (!version) {
+          const id = randomUUID();
+          const storageKey = `models/${model.id}/${id}.onnx`;
+          const bytes = withDocString(TEST_MODELS[spec.file].build(), `${spec.slug} ${v.version}`);
+          const stored = await storage.putBytes(storageKey, bytes);
+          const signature = await readModelSignature(await storage.localPath(storageKey));
+          version = em.create(ModelVersion, {
+            id,
+            model,
+            version: v.version,
+            ...semverParts(v.version),
+            status: ModelVersionStatus.READY,
+            sizeBytes: stored.sizeBytes,
+            sha256: stored.sha256,
+            storageKey,
+            inputs: signature.inputs,
+            outputs: signature.outputs,
+            changelog: v.changelog,
+            readyAt: new Date(),
+          });
+          report.versions++;
+          await em.flush();
+        }
+        latest = version;
+      }
+      if (latest && !model.defaultVersion) model.defaultVersion = latest;
+
+      for (const r of spec.reviews) {
+        const author = users.get(r.author)!;
+        if (await em.findOne(Review, { model, author })) continue;
+        em.create(Review, {
+          model,
+          author,
+          rating: r.rating,
+          title: r.title,
+          body: r.body,
+          helpfulCount: r.helpfulCount ?? 0,
+          verifiedUsage: true,
+        });
+        report.reviews++;
+      }
+      await em.flush();
+    }
+    await em.execute(
+      `update models m set rating_count = coalesce(r.n, 0), rating_sum = coalesce(r.s, 0)
+       from (select m2.id, count(r2.id)::int as n, coalesce(sum(r2.rating), 0)::int as s
+             from models m2 left join reviews r2 on r2.model_id = m2.id and r2.hidden = false group by m2.id) r
+       where r.id = m.id`,
+    );
+  });
+  return report;
+}
+
+/** Seeds at start when SEED_ON_START says so (`auto`: the embedded database's first start). */
+export async function seedIfWanted(app: App): Promise<void> {
+  const { seedOnStart } = app.config;
+  if (seedOnStart === 'false') return;
+  if (seedOnStart === 'auto') {
+    if (!app.db.embedded) return;
+    if ((await app.db.orm.em.fork().count(User, {})) > 0) return;
+  }
+  const report = await seedDemoCatalog(app.db.orm.em.fork(), app.storage);
+  app.logger.info({ seed: report }, 'demo catalog seeded');
+}

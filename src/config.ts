@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * Environment configuration, parsed once at start. A bad value stops the process with a message
+ * naming the variable (Twenty's ConfigVariables.validate() does the same). Secrets are listed in
+ * SECRET_KEYS so that `redactConfig` can print the config without them.
+ */
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATA_DIR: z.string().min(1).default('.data'),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  SEED_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
+  MIGRATE_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
+  MODEL_STORAGE_DIR: z.string().min(1).optional(),
+  GRAPHQL_INTROSPECTION: bool(true).optional(),
+  GRAPHQL_MAX_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  SQL_DEBUG: bool(false),
+});
+
+export type Config = {
+  env: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  logLevel: string;
+  /** Absent: run the embedded PGlite database under `dataDir`. */
+  databaseUrl?: string;
+  databasePoolMax: number;
+  dataDir: string;
+  /** Absent: in-process queue, pub/sub and rate limiter. */
+  redisUrl?: string;
+  /** Seed the demo catalog at start: `auto` means only on the embedded default's first start. */
+  seedOnStart: 'auto' | 'true' | 'false';
+  /** Apply migrations at start: `auto` means only on the embedded default. */
+  migrateOnStart: 'auto' | 'true' | 'false';
+  modelStorageDir: string;
+  introspection: boolean;
+  maxPageSize: number;
+  sqlDebug: boolean;
+};
+
+export const SECRET_KEYS = ['DATABASE_URL', 'REDIS_URL'] as const;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment (defaults to process.env). Empty strings count as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    seedOnStart: e.SEED_ON_START,
+    migrateOnStart: e.MIGRATE_ON_START,
+    modelStorageDir: e.MODEL_STORAGE_DIR ?? `${e.DATA_DIR}/models`,
+    introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+    maxPageSize: e.GRAPHQL_MAX_PAGE_SIZE,
+    sqlDebug: e.SQL_DEBUG,
+  };
+}
+
+/** The config with credentials inside URLs masked, for start-up logs. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const mask = (u?: string) => {
+    if (!u) return u;
+    const parsed = new URL(u);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  };
+  return { ...config, databaseUrl: mask(config.databaseUrl), redisUrl: mask(config.redisUrl) };
+}

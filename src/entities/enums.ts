@@ -1,0 +1,50 @@
+// Domain enums shared by entities (stored as text with a CHECK constraint, which, unlike a native
+// PostgreSQL enum, can later gain or lose values in one migration) and by the GraphQL schema.
+
+export enum Role {
+  CONSUMER = 'CONSUMER',
+  PUBLISHER = 'PUBLISHER',
+  ADMIN = 'ADMIN',
+}
+
+export enum ApiKeyScope {
+  MODELS_READ = 'models:read',
+  MODELS_WRITE = 'models:write',
+  PREDICT = 'predict',
+  BILLING_READ = 'billing:read',
+}
+
+export enum ModelVersionStatus {
+  PROCESSING = 'PROCESSING',
+  READY = 'READY',
+  FAILED = 'FAILED',
+  DEPRECATED = 'DEPRECATED',
+}
+
+export enum PredictionStatus {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  CANCELED = 'CANCELED',
+}
+
+/** A prediction's final states: no transition leaves them. */
+export const FINAL_PREDICTION_STATUSES: readonly PredictionStatus[] = [
+  PredictionStatus.SUCCEEDED,
+  PredictionStatus.FAILED,
+  PredictionStatus.CANCELED,
+];
+
+export enum PredictionMode {
+  SYNC = 'SYNC',
+  ASYNC = 'ASYNC',
+}
+
+export enum InvoiceStatus {
+  DRAFT = 'DRAFT',
+  OPEN = 'OPEN',
+  PAID = 'PAID',
+  VOID = 'VOID',
+  UNCOLLECTIBLE = 'UNCOLLECTIBLE',
+}

@@ -1,0 +1,41 @@
+// Every entity, listed explicitly for the ORM config (no folder scanning: the same list works
+// under tsc output, SWC and Jest).
+import { ApiKey } from './api-key.entity.js';
+import { InvoiceLine } from './invoice-line.entity.js';
+import { Invoice } from './invoice.entity.js';
+import { ModelVersion } from './model-version.entity.js';
+import { Model } from './model.entity.js';
+import { Prediction } from './prediction.entity.js';
+import { RefreshToken } from './refresh-token.entity.js';
+import { ReviewVote } from './review-vote.entity.js';
+import { Review } from './review.entity.js';
+import { UsageRecord } from './usage-record.entity.js';
+import { User } from './user.entity.js';
+
+export {
+  ApiKey,
+  Invoice,
+  InvoiceLine,
+  Model,
+  ModelVersion,
+  Prediction,
+  RefreshToken,
+  Review,
+  ReviewVote,
+  UsageRecord,
+  User,
+};
+
+export const ENTITIES = [
+  User,
+  ApiKey,
+  RefreshToken,
+  Model,
+  ModelVersion,
+  Review,
+  ReviewVote,
+  Prediction,
+  UsageRecord,
+  Invoice,
+  InvoiceLine,
+];

@@ -1,0 +1,58 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { createdAt, currency, money, updatedAt, uuidPrimaryKey } from './columns.js';
+import { PredictionMode, PredictionStatus } from './enums.js';
+import { ApiKey } from './api-key.entity.js';
+import { ModelVersion } from './model-version.entity.js';
+import { Model } from './model.entity.js';
+import { User } from './user.entity.js';
+
+const PredictionSchema = defineEntity({
+  name: 'Prediction',
+  tableName: 'predictions',
+  properties: {
+    id: uuidPrimaryKey(),
+    /** The consumer who asked for it (and pays for it). */
+    user: () => p.manyToOne(User),
+    apiKey: () => p.manyToOne(ApiKey).nullable().deleteRule('set null'),
+    model: () => p.manyToOne(Model),
+    version: () => p.manyToOne(ModelVersion).index(),
+    mode: p.enum(() => PredictionMode),
+    status: p.enum(() => PredictionStatus).default(PredictionStatus.QUEUED),
+    /**
+     * Async jobs keep their input tensors until they run (raw bytes as base64 in JSON, so the
+     * row alone is enough for any worker to run the job); cleared once the job is final.
+     */
+    inputs: p.json<unknown>().nullable().lazy(),
+    outputs: p.json<unknown>().nullable().lazy(),
+    errorCode: p.string().length(64).nullable(),
+    errorMessage: p.text().nullable(),
+    /** Client-chosen key: a retried createPrediction with the same key returns the same job. */
+    idempotencyKey: p.string().length(200).nullable(),
+    webhookUrl: p.text().nullable(),
+    webhookEvents: p.array().default([]),
+    deadlineAt: p.datetime().nullable(),
+    attempts: p.integer().default(0),
+    /** Where it ran, e.g. `cpu` or `webgpu:0`. */
+    device: p.string().length(32).nullable(),
+    batchSize: p.integer().nullable(),
+    startedAt: p.datetime().nullable(),
+    completedAt: p.datetime().nullable(),
+    queueTimeMs: p.double().nullable(),
+    inferenceTimeMs: p.double().nullable(),
+    /** Price per request snapshotted when it ran, and what this prediction cost (0 when free). */
+    unitPrice: money().nullable(),
+    cost: money().nullable(),
+    currency: currency(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  uniques: [{ name: 'predictions_user_idempotency_key_unique', properties: ['user', 'idempotencyKey'] }],
+  indexes: [
+    { name: 'predictions_user_created_at_index', properties: ['user', 'createdAt'] },
+    { name: 'predictions_model_created_at_index', properties: ['model', 'createdAt'] },
+    { name: 'predictions_status_created_at_index', properties: ['status', 'createdAt'] },
+  ],
+});
+
+export class Prediction extends PredictionSchema.class {}
+PredictionSchema.setClass(Prediction);

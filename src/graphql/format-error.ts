@@ -1,0 +1,44 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { AppError, ErrorCode } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+
+/** Codes that describe the client's own request; their messages are safe to return as they are. */
+const CLIENT_CODES = new Set<string>([
+  ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL_SERVER_ERROR),
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+/**
+ * One place that decides what a client sees of an error. Expected errors (AppError, or GraphQL's
+ * own parse/validation/coercion errors) keep their message and code. Anything else is logged with
+ * the request id and reaches the client as INTERNAL_SERVER_ERROR with a generic message; never a
+ * stack trace. In production, "Did you mean …?" hints are removed so that errors don't spell out
+ * the schema when introspection is off.
+ */
+export function createFormatError(options: { production: boolean; logger: Logger }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof AppError) {
+      return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
+    }
+    const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
+    if (code && CLIENT_CODES.has(code)) {
+      const message = options.production ? formatted.message.replace(/ ?Did you mean .*$/, '') : formatted.message;
+      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, message, extensions: { ...extensions, code } };
+    }
+    options.logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL operation');
+    return {
+      message: 'Internal server error',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

@@ -1,0 +1,41 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The error codes clients branch on (`extensions.code`), as ../shared/API_SKETCH.md names them.
+ * Services throw `AppError`; the GraphQL edge turns it into a GraphQLError with this code, and
+ * anything else becomes INTERNAL_SERVER_ERROR with its message masked.
+ */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  RATE_LIMITED = 'RATE_LIMITED',
+  QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  CONFLICT = 'CONFLICT',
+  /** A dependency (database, Redis, worker pool) is down or overloaded: retrying later may work. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra, client-safe details placed in `extensions` (e.g. `field`, `retryAfter`). */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toGraphQLError(): GraphQLError {
+    return new GraphQLError(this.message, { extensions: { ...this.details, code: this.code } });
+  }
+}
+
+export const badInput = (message: string, details: Record<string, unknown> = {}) =>
+  new AppError(ErrorCode.BAD_USER_INPUT, message, details);
+
+export const notFound = (what: string) => new AppError(ErrorCode.NOT_FOUND, `${what} not found`);

@@ -1,0 +1,113 @@
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { Factory } from '../support/factories.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => server?.close());
+
+describe('health probes', () => {
+  it('answers live without touching dependencies', async () => {
+    const res = await fetch(`${server.origin}/health/live`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('is ready when the database answers and every migration is applied', async () => {
+    const res = await fetch(`${server.origin}/health/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: 'ready',
+      checks: { database: { ok: true }, migrations: { ok: true } },
+    });
+  });
+});
+
+describe('errors', () => {
+  it('answers a syntax error with GRAPHQL_PARSE_FAILED and no stack trace', async () => {
+    const res = await server.gql('{ models { ');
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect(JSON.stringify(res)).not.toMatch(/stacktrace|at .*\.ts:\d+/);
+  });
+
+  it('answers an unknown field with GRAPHQL_VALIDATION_FAILED', async () => {
+    const res = await server.gql('{ models { edges { node { nope } } } }');
+    expect(res.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('answers a badly typed variable with BAD_USER_INPUT', async () => {
+    const res = await server.gql('query($n: Int) { models(first: $n) { totalCount } }', { n: 'ten' });
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('masks unexpected failures as INTERNAL_SERVER_ERROR without details', async () => {
+    const f = new Factory(server.app);
+    await f.model(await f.user(), { slug: 'masked' });
+    // Break the database underneath one request: the client must learn nothing about it.
+    const em = server.app.db.orm.em.fork();
+    await em.execute('alter table users rename to users_gone');
+    try {
+      const res = await server.gql('{ model(slug: "masked") { slug owner { displayName } } }');
+      expect(res.errors?.[0]).toMatchObject({
+        message: 'Internal server error',
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      });
+      expect(JSON.stringify(res.errors)).not.toMatch(/users_gone|relation|sql|select|stack/i);
+    } finally {
+      await em.execute('alter table users_gone rename to users');
+    }
+  });
+
+  it('refuses a JSON body over the size limit cleanly', async () => {
+    const res = await fetch(`${server.origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ models { totalCount } }', variables: { pad: 'x'.repeat(11 * 1024 * 1024) } }),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({
+      errors: [{ message: 'Request body is too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+  });
+
+  it('answers malformed JSON with BAD_REQUEST, not an HTML page', async () => {
+    const res = await fetch(`${server.origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+  });
+
+  it('keeps CSRF prevention on for simple requests', async () => {
+    const res = await fetch(`${server.origin}/graphql?query=${encodeURIComponent('{ models { totalCount } }')}`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/CSRF|preflight/i);
+  });
+});
+
+describe('GraphQL over WebSocket on the same port', () => {
+  it('runs a catalog query through graphql-ws', async () => {
+    const f = new Factory(server.app);
+    await f.model(await f.user(), { slug: 'over-ws' });
+    const client = createClient({ url: server.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const result = await new Promise<unknown>((resolve, reject) => {
+        let value: unknown;
+        client.subscribe(
+          { query: '{ model(slug: "over-ws") { slug } }' },
+          { next: (v) => (value = v), error: reject, complete: () => resolve(value) },
+        );
+      });
+      expect(result).toEqual({ data: { model: { slug: 'over-ws' } } });
+    } finally {
+      await client.dispose();
+    }
+  });
+});

@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode } from 'graphql';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createTestDatabase } from './test-database.js';
+
+export type GraphQLResponse<T> = {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+};
+
+export type TestServer = {
+  app: App;
+  url: string;
+  origin: string;
+  /** POSTs an operation; returns the body, the status and how many SQL statements it took. */
+  gql<TData, TVars extends Record<string, unknown> = Record<string, unknown>>(
+    document: TypedDocumentNode<TData, TVars> | DocumentNode | string,
+    variables?: TVars,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<TData> & { status: number; sqlStatements: number }>;
+  close(): Promise<void>;
+};
+
+/** A real server on a random loopback port, over this test file's own database. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const db = await createTestDatabase();
+  const storage = mkdtempSync(join(tmpdir(), 'mm-models-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATA_DIR: db.dataDir,
+    MODEL_STORAGE_DIR: storage,
+    MIGRATE_ON_START: 'true',
+    SEED_ON_START: 'false',
+    ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
+    ...env,
+  });
+  const app = await createApp(config, { logger: createLogger(config.logLevel) });
+  let running: RunningServer;
+  try {
+    running = await startServer(app, { port: 0, host: '127.0.0.1' });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const origin = `http://127.0.0.1:${running.port}`;
+  return {
+    app,
+    url: running.url,
+    origin,
+    async gql(document, variables, headers = {}) {
+      const query = typeof document === 'string' ? document : print(document);
+      const res = await fetch(`${origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await res.json()) as GraphQLResponse<never>;
+      return { ...body, status: res.status, sqlStatements: Number(res.headers.get('x-sql-statements') ?? NaN) };
+    },
+    async close() {
+      await running.close();
+      await app.close();
+      await db.drop();
+      rmSync(storage, { recursive: true, force: true });
+    },
+  };
+}
