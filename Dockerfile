@@ -14,6 +14,10 @@ WORKDIR /app
 # .npmrc must come before `npm ci`: it holds `onnxruntime-node-install=skip`, because that package's
 # install step downloads CUDA provider files; the CPU and WebGPU providers ship inside the package.
 COPY package.json package-lock.json .npmrc ./
+# `npm ci` runs the `prepare` script, which bundles the GraphiQL playground (a no-op without esbuild,
+# as in prod-deps); the bundle is copied from deps into the runtime image.
+COPY scripts/build-playground.mjs ./scripts/
+COPY playground ./playground
 
 FROM base AS deps
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
@@ -44,6 +48,7 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 # package.json says "type": "module": without it Node would load dist/**/*.js as CommonJS.
 COPY package.json ./
 COPY --from=build /app/dist ./dist
+COPY --from=deps /app/playground/dist ./playground/dist
 COPY migrations ./migrations
 COPY schema.graphql ./
 USER node

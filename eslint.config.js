@@ -32,6 +32,7 @@ export default defineConfig(
     'coverage/',
     'bench/results/',
     'test-artifacts/',
+    'playground/dist/',
     // Generated: codegen output and MikroORM migrations are never edited by hand.
     'test/generated/**',
     'migrations/**',

@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { BenchResult, BenchScenario } from './harness.js';
+
+/**
+ * `npm run bench [-- name…] [--quick]`: runs every scenario in bench/scenarios (or the named
+ * ones), prints a table and writes bench/results.json with the machine it ran on.
+ */
+const dir = join(import.meta.dirname, 'scenarios');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.filter((a) => !a.startsWith('--'));
+
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort();
+const scenarios: BenchScenario[] = [];
+for (const f of files) {
+  const mod = (await import(pathToFileURL(join(dir, f)).href)) as { scenario: BenchScenario };
+  if (only.length === 0 || only.includes(mod.scenario.name)) scenarios.push(mod.scenario);
+}
+if (scenarios.length === 0) {
+  process.stderr.write(`no scenario matches ${only.join(', ')}\n`);
+  process.exit(1);
+}
+
+const results: Record<string, BenchResult & { title: string; seconds: number }> = {};
+let failed = 0;
+for (const [i, s] of scenarios.entries()) {
+  process.stdout.write(`\n[${i + 1}/${scenarios.length}] ${s.title}\n`);
+  const started = performance.now();
+  try {
+    const r = await s.run({ quick, log: (m) => process.stdout.write(`    ${m}\n`) });
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    results[s.name] = { ...r, title: s.title, seconds };
+    for (const [k, v] of Object.entries(r.metrics)) process.stdout.write(`    ${k.padEnd(48)} ${v}\n`);
+    for (const t of r.targets ?? []) {
+      process.stdout.write(`    ${t.pass ? 'PASS' : 'MISS'} ${t.name}: ${t.value} (target ${t.target})\n`);
+    }
+  } catch (err) {
+    failed++;
+    process.stdout.write(`    ERROR ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+}
+
+const out = {
+  date: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  quick,
+  results,
+};
+mkdirSync(join(import.meta.dirname), { recursive: true });
+writeFileSync(join(import.meta.dirname, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+process.stdout.write(
+  `\nwrote bench/results.json (${Object.keys(results).length} scenarios${failed ? `, ${failed} failed` : ''})\n`,
+);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,58 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { currentSqlCounter } from '../db/sql-counter.js';
+import {
+  graphqlErrors,
+  graphqlOperationDuration,
+  operationLabel,
+  sqlStatementsPerOperation,
+} from '../observability/metrics.js';
+import type { Logger } from '../shared/logger.js';
+import type { GraphQLContext } from './context.js';
+
+/**
+ * One log line and the metrics for every GraphQL operation over HTTP: request id, operation
+ * name and type, caller, duration, SQL statements and error codes. Variables are never logged
+ * (they carry passwords, tokens and tensors). Outside production the SQL count also goes back
+ * in the `x-sql-statements` header, which the N+1 test and the benchmark read.
+ */
+export function observabilityPlugin(options: {
+  logger: Logger;
+  production: boolean;
+}): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      return {
+        async willSendResponse({ response, operationName, operation }) {
+          const seconds = (performance.now() - started) / 1000;
+          const label = operationLabel(operationName);
+          const type = operation?.operation ?? 'unknown';
+          const sql = currentSqlCounter()?.statements;
+          // Codes as the client sees them: after formatError has mapped AppErrors and masked the rest.
+          const formatted = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
+          const codes = formatted.map((e) => (typeof e.extensions?.code === 'string' ? e.extensions.code : 'UNKNOWN'));
+          graphqlOperationDuration.observe({ operation: label, type, transport: 'http' }, seconds);
+          if (sql !== undefined) {
+            sqlStatementsPerOperation.observe({ operation: label }, sql);
+            if (!options.production) response.http.headers.set('x-sql-statements', String(sql));
+          }
+          for (const code of codes) graphqlErrors.inc({ code, operation: label });
+          const caller = contextValue.caller;
+          options.logger.info(
+            {
+              requestId: contextValue.requestId,
+              operation: operationName ?? null,
+              type,
+              callerId: caller.kind === 'user' ? caller.userId : null,
+              apiKeyId: caller.kind === 'user' ? (caller.apiKeyId ?? null) : null,
+              durationMs: Math.round(seconds * 1000 * 10) / 10,
+              sqlStatements: sql ?? null,
+              errors: codes.length ? codes : undefined,
+            },
+            'graphql operation',
+          );
+        },
+      };
+    },
+  };
+}

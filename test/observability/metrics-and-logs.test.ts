@@ -1,0 +1,81 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { Factory } from '../support/factories.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+
+/**
+ * What an operator sees: `/metrics` in Prometheus text with per-operation durations, SQL counts
+ * and error codes that move with traffic, and one well-formed JSON log line per operation that
+ * carries the request id and operation name but never the variables.
+ */
+let server: TestServer;
+const lines: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  server = await startTestServer({}, { logger: pino({ level: 'info' }, sink) });
+  const f = new Factory(server.app);
+  const owner = await f.user();
+  await f.model(owner, { name: 'Metrics Model' });
+});
+afterAll(() => server.close());
+
+async function metricsText(): Promise<string> {
+  const res = await fetch(`${server.origin}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/plain');
+  return res.text();
+}
+
+/** The value of one series line, e.g. `graphql_operation_duration_seconds_count{...} 3`. */
+function seriesValue(text: string, name: string, labels: Record<string, string>): number {
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+it('counts operations, SQL statements and error codes per operation name', async () => {
+  const before = await metricsText();
+  const count = (t: string) =>
+    seriesValue(t, 'graphql_operation_duration_seconds_count', { operation: 'MetricsCatalog', type: 'query' });
+  for (let i = 0; i < 3; i++) {
+    const r = await server.gql('query MetricsCatalog { models(first: 5) { totalCount edges { node { name } } } }');
+    expect(r.errors).toBeUndefined();
+  }
+  const bad = await server.gql('query MetricsBad { models(first: 5, after: "not-a-cursor") { totalCount } }');
+  expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
+  const after = await metricsText();
+  expect(count(after) - count(before)).toBe(3);
+  expect(seriesValue(after, 'graphql_sql_statements_count', { operation: 'MetricsCatalog' })).toBeGreaterThanOrEqual(3);
+  expect(seriesValue(after, 'graphql_errors_total', { code: 'BAD_USER_INPUT', operation: 'MetricsBad' })).toBe(1);
+  expect(
+    seriesValue(after, 'http_request_duration_seconds_count', { route: '/graphql', status: '200' }),
+  ).toBeGreaterThanOrEqual(4);
+  expect(after).toContain('process_resident_memory_bytes');
+  expect(after).toContain('websocket_connections_open');
+});
+
+it('logs one JSON line per operation with request id, name, duration and no variables', async () => {
+  const requestId = 'req-log-test-1';
+  await fetch(`${server.origin}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    body: JSON.stringify({
+      query: 'query LoggedOp($first: Int!) { models(first: $first) { totalCount } }',
+      variables: { first: 2, secretish: 'do-not-log-me' },
+    }),
+  });
+  const entry = lines.find((l) => l.requestId === requestId && l.msg === 'graphql operation');
+  expect(entry).toMatchObject({ operation: 'LoggedOp', type: 'query', callerId: null });
+  expect(typeof entry?.durationMs).toBe('number');
+  expect(typeof entry?.sqlStatements).toBe('number');
+  expect(JSON.stringify(lines)).not.toContain('do-not-log-me');
+});
