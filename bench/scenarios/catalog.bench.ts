@@ -37,11 +37,11 @@ export const scenario: BenchScenario = {
       const reviewers = [];
       for (let i = 0; i < 8; i++) reviewers.push(await f.user());
       for (let i = 0; i < 60; i++) {
-        const model = await f.model(publishers[i % publishers.length]!, { tags: ['vision'] });
+        const model = await f.model(publishers[i % publishers.length], { tags: ['vision'] });
         await f.version(model, { version: '1.0.0' });
         await f.version(model, { version: '1.1.0' });
         for (let r = 0; r < 1 + (i % 4); r++)
-          await f.review(model, reviewers[(i + r) % reviewers.length]!, 1 + ((i + r) % 5));
+          await f.review(model, reviewers[(i + r) % reviewers.length], 1 + ((i + r) % 5));
       }
 
       const sql: Record<number, number> = {};
@@ -74,9 +74,9 @@ export const scenario: BenchScenario = {
           targets: [
             {
               name: 'SQL statements per catalog page, any size',
-              value: sql[20]!,
+              value: sql[20],
               target: '<= 8 and equal for 5, 20, 50',
-              pass: constant && sql[20]! <= 8,
+              pass: constant && sql[20] <= 8,
             },
             { name: 'throughput vs bare Apollo from memory', value: ratio, target: '>= 1.0', pass: ratio >= 1 },
           ],

@@ -1,0 +1,157 @@
+import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  DEFAULT_JOB_OPTIONS,
+  UnrecoverableJobError,
+  type JobHandler,
+  type JobOptions,
+  type JobQueue,
+  type ProcessOptions,
+} from './job-queue.js';
+
+export type BullJobQueueOptions = {
+  redisUrl: string;
+  /** Key prefix in Redis: one per deployment (and per test file). */
+  prefix: string;
+  /**
+   * How long a worker's lock on a running job lasts without renewal. A worker killed mid-job
+   * stops renewing; after this long another worker's stalled check hands the job back to the
+   * queue (BullMQ: "stalled jobs"), so no job stays running forever. Shorter means faster
+   * recovery and more Redis traffic.
+   */
+  lockDurationMs?: number;
+  /** Times a job may stall (its worker died) before it fails for good instead of returning. */
+  maxStalledCount?: number;
+};
+
+/**
+ * The distributed queue: BullMQ on Redis, following BullMQ's going-to-production guide
+ * (https://docs.bullmq.io/guide/going-to-production): workers' connections use
+ * `maxRetriesPerRequest: null` so that a Redis restart pauses them instead of throwing, jobs are
+ * removed on completion (the database is the record of truth), and failed ones are kept a while
+ * for inspection. Exponential backoff is BullMQ's own (`backoff: { type: 'exponential' }`,
+ * delay · 2^(attemptsMade-1)), the same formula as `backoffDelay`.
+ */
+/**
+ * BullMQ stores a job under `<prefix>:<queue>:<jobId>`, beside its own lists (`wait`, `active`,
+ * `delayed`, `meta`…): an id equal to one of those names would clobber the queue. Our ids go in
+ * with a fixed prefix and come out without it.
+ */
+const toBullId = (id: string) => `j-${id}`;
+const fromBullId = (id: string | undefined) => (id ?? '').replace(/^j-/, '');
+
+export class BullJobQueue<T> implements JobQueue<T> {
+  private readonly queue: Queue;
+  private readonly connections: Redis[] = [];
+  private worker?: Worker;
+
+  constructor(
+    readonly name: string,
+    private readonly options: BullJobQueueOptions,
+  ) {
+    // The producer side fails fast when Redis is down (an API request gets an error it can
+    // report) rather than waiting forever; workers below wait instead.
+    const producer = new Redis(options.redisUrl, {
+      maxRetriesPerRequest: 3,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+    });
+    producer.on('error', () => undefined); // reported through failed commands, not as crashes
+    this.connections.push(producer);
+    this.queue = new Queue(name, { connection: producer, prefix: options.prefix });
+  }
+
+  async add(id: string, data: T, options: Partial<JobOptions> = {}): Promise<'added' | 'exists'> {
+    const o = { ...DEFAULT_JOB_OPTIONS, ...options };
+    if (await this.queue.getJob(toBullId(id))) return 'exists';
+    // BullMQ ignores an add whose jobId exists, so a race between two adders is still one job.
+    await this.queue.add(this.name, data, {
+      jobId: toBullId(id),
+      attempts: o.attempts,
+      backoff: { type: 'exponential', delay: o.backoffMs },
+      delay: o.delayMs || undefined,
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600, count: 10_000 },
+    });
+    return 'added';
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    const job = await this.queue.getJob(toBullId(id));
+    if (!job) return false;
+    const state = await job.getState();
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      // Taken by a worker between getState and remove (remove refuses locked jobs).
+      return false;
+    }
+  }
+
+  async has(id: string): Promise<boolean> {
+    const job = await this.queue.getJob(toBullId(id));
+    if (!job) return false;
+    const state = await job.getState();
+    return state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized';
+  }
+
+  async counts() {
+    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0 };
+  }
+
+  process(handler: JobHandler<T>, options: ProcessOptions<T>): void {
+    if (this.worker) throw new Error(`queue ${this.name} already has a processor`);
+    const connection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
+    connection.on('error', () => undefined);
+    this.connections.push(connection);
+    this.worker = new Worker(
+      this.name,
+      async (job: BullJob) => {
+        try {
+          await handler({
+            id: fromBullId(job.id),
+            data: job.data as T,
+            attempt: job.attemptsMade + 1,
+            maxAttempts: job.opts.attempts ?? 1,
+          });
+        } catch (err) {
+          if (err instanceof UnrecoverableJobError) throw new UnrecoverableError(err.message);
+          throw err;
+        }
+      },
+      {
+        connection,
+        prefix: this.options.prefix,
+        concurrency: options.concurrency,
+        lockDuration: this.options.lockDurationMs ?? 30_000,
+        maxStalledCount: this.options.maxStalledCount ?? 1,
+        autorun: true,
+      },
+    );
+    this.worker.on('failed', (job, error) => {
+      if (!job) return;
+      const attempts = job.opts.attempts ?? 1;
+      const final =
+        error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= attempts;
+      if (!final || !options.onFailed) return;
+      void Promise.resolve(
+        options.onFailed(
+          { id: fromBullId(job.id), data: job.data as T, attempt: job.attemptsMade, maxAttempts: attempts },
+          error.name === 'UnrecoverableError' ? new UnrecoverableJobError(error.message) : error,
+        ),
+      ).catch(() => undefined);
+    });
+    this.worker.on('error', () => undefined);
+  }
+
+  async close(): Promise<void> {
+    // Worker.close() waits for running jobs to finish; a job cut by SIGKILL instead comes back
+    // through the stalled check on another worker.
+    await this.worker?.close();
+    await this.queue.close();
+    await Promise.allSettled(this.connections.map((c) => c.quit()));
+  }
+}
