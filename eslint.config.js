@@ -20,6 +20,8 @@ const defaultExportFiles = [
   'test/support/global-teardown.ts',
   // Jest loads custom reporters by their default export.
   'test/support/summary-reporter.js',
+  // Type declarations for a package whose real module has a default export.
+  'bench/support/autocannon.d.ts',
 ];
 
 export default defineConfig(

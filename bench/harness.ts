@@ -22,7 +22,7 @@ export type BenchResult = {
 
 export type BenchContext = {
   /** Progress lines for the person watching. */
-  log(message: string): void;
+  log: (message: string) => void;
   /** `--quick`: shorter runs, for a smoke check that the scenario still works. */
   quick: boolean;
 };
