@@ -16,7 +16,8 @@ const config: CodegenConfig = {
       presetConfig: { fragmentMasking: false },
       config: {
         strictScalars: true,
-        scalars: { DateTime: 'string', ID: 'string' },
+        // Upload: the multipart spec sends `null` in the variables and the file in its own part.
+        scalars: { DateTime: 'string', ID: 'string', Upload: 'File | Blob | null', JSON: 'unknown' },
         enumsAsTypes: true,
         useTypeImports: true,
         skipTypename: true,

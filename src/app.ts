@@ -5,6 +5,14 @@ import { createSchema } from './graphql/schema.js';
 import { createServices, type Services } from './services.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { LocalModelStorage, type ModelStorage } from './storage/model-storage.js';
+import { WorkerThreadModelValidator } from './catalog/model-validator.js';
+import { createEventBus } from './subscriptions/event-bus.js';
+import { InferencePool } from './inference/inference-pool.js';
+import { MeteringService } from './billing/metering.service.js';
+import type { Redis } from 'ioredis';
+import { createRateLimitPolicy } from './auth/rate-limit/rate-limiting.js';
+import type { RateLimitPolicy } from './auth/rate-limit/rate-limit.policy.js';
+import { closeRedis, createRedis } from './shared/redis.js';
 
 export type ReadinessReport = { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
 
@@ -15,6 +23,12 @@ export type App = {
   services: Services;
   storage: ModelStorage;
   schema: GraphQLSchema;
+  /** The inference worker pool (src/inference/). */
+  inference: InferencePool;
+  /** The app's shared Redis client (src/shared/redis.ts) when REDIS_URL is set; closed by close(). */
+  redis?: Redis;
+  /** Token buckets per caller and operation class (Redis or in-process, from config). */
+  rateLimits: RateLimitPolicy;
   readiness(): Promise<ReadinessReport>;
   close(): Promise<void>;
 };
@@ -28,31 +42,76 @@ export type App = {
 export async function createApp(config: Config, options: { logger?: Logger } = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = await openDatabase(config, (message) => logger.info({ component: 'orm' }, message));
+  let inference: InferencePool | undefined;
   try {
     if (config.migrateOnStart === 'true' || (config.migrateOnStart === 'auto' && db.embedded)) {
       const applied = await migrate(db.orm);
       if (applied.length) logger.info({ applied }, 'migrations applied');
     }
-    const services = createServices(config);
+    const storage = new LocalModelStorage(config.modelStorageDir);
+    const events = createEventBus({ redisUrl: config.redisUrl, prefix: config.pubSubPrefix });
+    const validator = new WorkerThreadModelValidator();
+    const poolOptions = { ...config.inference, logger: logger.child({ component: 'inference' }) };
+    inference = config.inference.start === 'lazy' ? InferencePool.lazy(poolOptions) : await InferencePool.start(poolOptions);
+    const services = createServices(
+      config,
+      {
+        orm: db.orm,
+        storage,
+        validator,
+        events,
+        logger,
+        uploadMaxBytes: config.uploadMaxBytes,
+      },
+      {
+        engine: inference,
+        storage,
+        metering: new MeteringService({ blockOverdue: config.billing.blockOverdue }),
+        logger,
+        limits: { maxRequestBytes: config.inference.maxRequestBytes, timeoutMs: config.inference.timeoutMs },
+      },
+    );
     const schema = await createSchema(services, config.maxPageSize);
+    const redis = config.redisUrl ? createRedis(config.redisUrl, { connectionName: 'mm-app' }) : undefined;
+    const rateLimits = createRateLimitPolicy(config.rateLimit, redis, logger);
     return {
       config,
       logger,
       db,
       services,
-      storage: new LocalModelStorage(config.modelStorageDir),
+      storage,
       schema,
-      readiness: () => readiness(db),
-      close: () => db.close(),
+      inference,
+      redis,
+      rateLimits,
+      readiness: () => readiness(db, inference),
+      close: async () => {
+        // Validations in flight finish (and publish) before their database and pub/sub go away.
+        await services.versions.drain();
+        await validator.close();
+        // After the HTTP server has drained: anything still queued fails as retryable.
+        await inference?.close();
+        await events.close();
+        await rateLimits.close();
+        if (redis) await closeRedis(redis);
+        await db.close();
+      },
     };
   } catch (err) {
+    await inference?.close();
     await db.close();
     throw err;
   }
 }
 
-async function readiness(db: Database): Promise<ReadinessReport> {
+async function readiness(db: Database, inference?: InferencePool): Promise<ReadinessReport> {
   const checks: ReadinessReport['checks'] = {};
+  if (inference) {
+    // A lazy pool that has not started yet is fine; a started one needs every worker up.
+    const h = inference.health();
+    checks.inference =
+      !h.started || h.ready === h.size ? { ok: true } : { ok: false, detail: `${h.ready}/${h.size} workers ready` };
+  }
   try {
     await db.orm.em.fork().execute('select 1');
     checks.database = { ok: true };

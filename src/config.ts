@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import { AUTH_ENV, authConfigFrom, redactAuthSettings, type AuthSettings } from './auth/auth.config.js';
+import {
+  BILLING_ENV,
+  billingConfigFrom,
+  redactBillingSettings,
+  type BillingSettings,
+} from './billing/billing.config.js';
+import { INFERENCE_ENV, inferenceConfigFrom, type InferenceSettings } from './inference/inference.config.js';
 
 /**
  * Environment configuration, parsed once at start. A bad value stops the process with a message
@@ -36,11 +44,22 @@ const schema = z.object({
   MIGRATE_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
   MODEL_STORAGE_DIR: z.string().min(1).optional(),
   GRAPHQL_INTROSPECTION: bool(true).optional(),
+  GRAPHQL_PLAYGROUND: bool(true).optional(),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   GRAPHQL_MAX_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   SQL_DEBUG: bool(false),
+  // JWT keys, API keys, rate limits, GraphQL hardening limits: src/auth/auth.config.ts.
+  ...AUTH_ENV,
+  // Stripe, platform fee, overdue block: src/billing/billing.config.ts.
+  ...BILLING_ENV,
+  // Worker pool, devices, batching, limits: src/inference/inference.config.ts.
+  ...INFERENCE_ENV,
+  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).default(1024 * 1024 * 1024),
+  UPLOAD_MAX_FIELD_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(1024 * 1024),
+  PUBSUB_PREFIX: z.string().min(1).max(100).default('mm:'),
 });
 
-export type Config = {
+export type Config = AuthSettings & BillingSettings & InferenceSettings & {
   env: 'development' | 'test' | 'production';
   host: string;
   port: number;
@@ -57,11 +76,28 @@ export type Config = {
   migrateOnStart: 'auto' | 'true' | 'false';
   modelStorageDir: string;
   introspection: boolean;
+  /** Serve GraphiQL at `GET /graphql` for browsers (defaults to `introspection`). */
+  playground: boolean;
+  /** How long SIGTERM waits for in-flight requests before cutting connections. */
+  shutdownGraceMs: number;
   maxPageSize: number;
   sqlDebug: boolean;
+  /** Largest model file an upload may carry (bytes); bigger ones fail with PAYLOAD_TOO_LARGE. */
+  uploadMaxBytes: number;
+  /** Largest non-file multipart field (the `operations` and `map` JSON). */
+  uploadMaxFieldBytes: number;
+  /** Prefix of pub/sub channel names (lets test files and deployments share one Redis). */
+  pubSubPrefix: string;
 };
 
-export const SECRET_KEYS = ['DATABASE_URL', 'REDIS_URL'] as const;
+export const SECRET_KEYS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'JWT_PRIVATE_KEYS',
+  'JWT_SECRET',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+] as const;
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -78,7 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const auth = authConfigFrom(e);
+  if (auth.issues.length) throw new ConfigError(auth.issues);
   return {
+    ...auth.settings,
+    ...billingConfigFrom(e),
+    ...inferenceConfigFrom(e),
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
@@ -91,8 +132,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: e.MIGRATE_ON_START,
     modelStorageDir: e.MODEL_STORAGE_DIR ?? `${e.DATA_DIR}/models`,
     introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+    playground: e.GRAPHQL_PLAYGROUND ?? e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     maxPageSize: e.GRAPHQL_MAX_PAGE_SIZE,
     sqlDebug: e.SQL_DEBUG,
+    uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+    uploadMaxFieldBytes: e.UPLOAD_MAX_FIELD_BYTES,
+    pubSubPrefix: e.PUBSUB_PREFIX,
   };
 }
 
@@ -104,5 +150,11 @@ export function redactConfig(config: Config): Record<string, unknown> {
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   };
-  return { ...config, databaseUrl: mask(config.databaseUrl), redisUrl: mask(config.redisUrl) };
+  return {
+    ...config,
+    ...redactAuthSettings(config),
+    ...redactBillingSettings(config),
+    databaseUrl: mask(config.databaseUrl),
+    redisUrl: mask(config.redisUrl),
+  };
 }

@@ -1,10 +1,33 @@
 import type { Config } from './config.js';
+import { createAuthServices } from './auth/auth.services.js';
+import { createBillingServices } from './billing/billing.services.js';
 import { ModelService } from './catalog/model.service.js';
+import { ModelWriteService } from './catalog/model-write.service.js';
+import { schemaOnlyDeps, type PublishingDeps } from './catalog/publishing.deps.js';
+import { VersionService } from './catalog/version.service.js';
+import { ReviewService } from './catalog/review.service.js';
+import { schemaOnlyPredictionDeps } from './predictions/prediction.deps.js';
+import { PredictionService, type PredictionDeps } from './predictions/prediction.service.js';
 
 /** Every service, wired once from the config (plain factories: no container). */
-export function createServices(config: Pick<Config, 'maxPageSize'>) {
+export function createServices(
+  config: Pick<Config, 'maxPageSize'> & Partial<Pick<Config, 'auth' | 'dataDir' | 'env' | 'billing'>>,
+  // Storage, validator, pub/sub and the ORM for publishing; stand-ins when only emitting the schema.
+  publishing: PublishingDeps = schemaOnlyDeps(),
+  // Inference pool, storage and metering for predictions; stand-ins when only emitting the schema.
+  predictionDeps: PredictionDeps = schemaOnlyPredictionDeps(),
+) {
+  const modelWrites = new ModelWriteService();
   return {
+    auth: createAuthServices(config),
     models: new ModelService({ maxPageSize: config.maxPageSize }),
+    modelWrites,
+    versions: new VersionService(publishing, modelWrites),
+    reviews: new ReviewService(),
+    events: publishing.events,
+    predictions: new PredictionService(predictionDeps),
+    // Metering, usage, invoices, earnings, analytics, Stripe (src/billing/billing.services.ts).
+    billing: createBillingServices(config, { logger: publishing.logger }),
   };
 }
 

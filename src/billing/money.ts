@@ -37,3 +37,32 @@ export function fromUnits(units: bigint): string {
 export function formatMoney(value: string): string {
   return fromUnits(toUnits(value));
 }
+
+/** Exact sum of decimal strings. */
+export function addMoney(...values: string[]): string {
+  return fromUnits(values.reduce((sum, v) => sum + toUnits(v), 0n));
+}
+
+/** Exact difference `a - b`. */
+export function subtractMoney(a: string, b: string): string {
+  return fromUnits(toUnits(a) - toUnits(b));
+}
+
+/**
+ * `percent`% of `amount`, rounded half away from zero to the tenth decimal (the column scale):
+ * the only place billing divides. E.g. percentOf("0.0015", "12.5") = "0.0001875".
+ */
+export function percentOf(amount: string, percent: string): string {
+  const product = toUnits(amount) * toUnits(percent);
+  const divisor = 100n * 10n ** BigInt(MONEY_SCALE);
+  const negative = product < 0n;
+  const abs = negative ? -product : product;
+  const rounded = (abs + divisor / 2n) / divisor;
+  return fromUnits(negative ? -rounded : rounded);
+}
+
+/** Comparison of two decimal strings: -1, 0 or 1. */
+export function compareMoney(a: string, b: string): number {
+  const d = toUnits(a) - toUnits(b);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+}

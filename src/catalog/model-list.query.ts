@@ -31,10 +31,23 @@ const MAX_TAGS = 20;
 
 type Ordering = { key: Sql; cast: string };
 
-function ordering(order: ModelOrderName, search: string | null): Ordering {
+/** How `filter.search` matches: full-text first; trigram similarity on the name when that finds nothing. */
+type SearchMode = 'fts' | 'fuzzy';
+
+/**
+ * Typo tolerance: `word_similarity(query, name)` — the best match of the query against any part
+ * of the name — at or above this. 0.45 catches one or two wrong letters in a word ("resnte" →
+ * ResNet: 0.57; "detectr" → detector: 0.75) and rejects unrelated words (0 to 0.3).
+ * https://www.postgresql.org/docs/current/pgtrgm.html
+ */
+export const FUZZY_THRESHOLD = 0.45;
+
+function ordering(order: ModelOrderName, search: string | null, mode: SearchMode): Ordering {
   switch (order) {
     case 'RELEVANCE':
-      return { key: sql("ts_rank_cd(m.search_vector, websearch_to_tsquery('english', ?))", search), cast: 'real' };
+      return mode === 'fuzzy'
+        ? { key: sql('word_similarity(?, m.name)', search), cast: 'real' }
+        : { key: sql("ts_rank_cd(m.search_vector, websearch_to_tsquery('english', ?))", search), cast: 'real' };
     case 'POPULAR':
       return { key: sql('m.prediction_count'), cast: 'bigint' };
     case 'TOP_RATED':
@@ -47,12 +60,18 @@ function ordering(order: ModelOrderName, search: string | null): Ordering {
   }
 }
 
-function filters(filter: ModelFilterInput): Sql[] {
+function filters(filter: ModelFilterInput, mode: SearchMode): Sql[] {
   const where: Sql[] = [sql('m.deleted_at is null')];
   const search = filter.search?.trim();
   if (search) {
     if (search.length > MAX_SEARCH_LENGTH) throw badInput(`search must be at most ${MAX_SEARCH_LENGTH} characters`);
-    where.push(sql("m.search_vector @@ websearch_to_tsquery('english', ?)", search));
+    where.push(
+      mode === 'fuzzy'
+        ? // `<%` is the index-assisted form of word_similarity(…) >= the session threshold, which
+          // the fuzzy path sets per transaction (models_name_trgm, a GIN gin_trgm_ops index).
+          sql('? <% m.name', search)
+        : sql("m.search_vector @@ websearch_to_tsquery('english', ?)", search),
+    );
   }
   if (filter.tags?.length) {
     if (filter.tags.length > MAX_TAGS) throw badInput(`at most ${MAX_TAGS} tags`, { field: 'tags' });
@@ -82,7 +101,8 @@ function filters(filter: ModelFilterInput): Sql[] {
 /**
  * One page of the public catalog with keyset pagination on (sort key, id): pages stay stable when
  * sort keys tie and cost the same however deep the client goes. Two statements at most: the page,
- * and the count when `totalCount` is selected.
+ * and the count when `totalCount` is selected. A search whose full-text match is empty is run
+ * again by trigram similarity on the name (typo tolerance); its cursors remember that mode.
  */
 export async function listModels(
   em: EntityManager,
@@ -91,12 +111,42 @@ export async function listModels(
   const search = input.filter.search?.trim() || null;
   const order = input.orderBy ?? (search ? 'RELEVANCE' : 'NEWEST');
   if (order === 'RELEVANCE' && !search) throw badInput('orderBy RELEVANCE needs filter.search');
-  const { key, cast } = ordering(order, search);
-  const where = filters(input.filter);
+  if (search && input.after && cursorKindOf(input.after) === fuzzyKind(order)) {
+    return pageOf(em, input, order, search, 'fuzzy');
+  }
+  const page = await pageOf(em, input, order, search, 'fts');
+  if (search && !input.after && page.edges.length === 0 && input.limit > 0) {
+    return pageOf(em, input, order, search, 'fuzzy');
+  }
+  return page;
+}
+
+const fuzzyKind = (order: ModelOrderName) => `models:${order}:fuzzy`;
+
+/** The kind a cursor was made for, without validating the rest (decodeCursor does that). */
+function cursorKindOf(cursor: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    return Array.isArray(parsed) && typeof parsed[0] === 'string' ? parsed[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function pageOf(
+  em: EntityManager,
+  input: { filter: ModelFilterInput; limit: number; after: string | null },
+  order: ModelOrderName,
+  search: string | null,
+  mode: SearchMode,
+): Promise<Page<Model>> {
+  const kind = mode === 'fuzzy' ? fuzzyKind(order) : `models:${order}`;
+  const { key, cast } = ordering(order, search, mode);
+  const where = filters(input.filter, mode);
 
   const pageWhere = [...where];
   if (input.after) {
-    const [value, id] = decodeCursor(input.after, `models:${order}`, 2);
+    const [value, id] = decodeCursor(input.after, kind, 2);
     if (typeof value !== 'string' || typeof id !== 'string' || !UUID.test(id)) {
       throw badInput('Invalid cursor', { field: 'after' });
     }
@@ -115,7 +165,8 @@ export async function listModels(
     ],
     ' ',
   );
-  const rows = await query<Record<string, unknown>>(em, page);
+  const run = <T>(q: Sql) => (mode === 'fuzzy' ? withFuzzyThreshold<T>(em, q) : query<T>(em, q));
+  const rows = await run<Record<string, unknown>>(page);
   const sortKeys = new Map<Model, string>();
   const models = rows.map((row) => {
     const { __sort, ...columns } = row;
@@ -125,8 +176,7 @@ export async function listModels(
   });
 
   const count = async () => {
-    const [row] = await query<{ count: number }>(
-      em,
+    const [row] = await run<{ count: number }>(
       joinSql([sql('select count(*)::int as count from models m where'), joinSql(where, ' and ')], ' '),
     );
     return row?.count ?? 0;
@@ -134,8 +184,20 @@ export async function listModels(
   return toPage(
     models,
     input.limit,
-    (m) => encodeCursor(`models:${order}`, [sortKeys.get(m) ?? '', m.id]),
+    (m) => encodeCursor(kind, [sortKeys.get(m) ?? '', m.id]),
     count,
     input.after !== null,
   );
+}
+
+/**
+ * Runs a query with `pg_trgm.word_similarity_threshold` set for its transaction only
+ * (`set_config(…, true)` is SET LOCAL), so the `<%` operator — which the trigram index serves —
+ * uses our threshold without changing the pooled connection for anyone else.
+ */
+async function withFuzzyThreshold<T>(em: EntityManager, q: Sql): Promise<T[]> {
+  return em.transactional(async (tx) => {
+    await tx.execute("select set_config('pg_trgm.word_similarity_threshold', ?, true)", [String(FUZZY_THRESHOLD)]);
+    return query<T>(tx, q);
+  });
 }

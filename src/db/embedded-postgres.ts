@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export type EmbeddedPostgres = {
@@ -26,7 +27,9 @@ const MAX_CONNECTIONS = 16;
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const dir = dataDir.startsWith('memory://') ? dataDir : resolve(dataDir);
   if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  // pg_trgm (typo-tolerant model search) is a contrib extension: PGlite ships it separately and
+  // it must be registered here before a migration's `create extension` can load it.
+  const db = await PGlite.create(dir, { extensions: { pg_trgm } });
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: MAX_CONNECTIONS });
   await server.start();
   const clientUrl = `postgresql://postgres@${server.getServerConn()}/postgres`;

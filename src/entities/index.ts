@@ -9,6 +9,8 @@ import { Prediction } from './prediction.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { ReviewVote } from './review-vote.entity.js';
 import { Review } from './review.entity.js';
+import { StripeEvent } from './stripe-event.entity.js';
+import { UsageCounter } from './usage-counter.entity.js';
 import { UsageRecord } from './usage-record.entity.js';
 import { User } from './user.entity.js';
 
@@ -22,6 +24,8 @@ export {
   RefreshToken,
   Review,
   ReviewVote,
+  StripeEvent,
+  UsageCounter,
   UsageRecord,
   User,
 };
@@ -38,4 +42,6 @@ export const ENTITIES = [
   UsageRecord,
   Invoice,
   InvoiceLine,
+  UsageCounter,
+  StripeEvent,
 ];

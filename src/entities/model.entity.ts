@@ -59,6 +59,11 @@ const ModelSchema = defineEntity({
       expression: 'create index "models_search_vector_gin" on "models" using gin ("search_vector")',
     },
     { name: 'models_created_at_id_index', properties: ['createdAt', 'id'] },
+    // Typo-tolerant search on names (pg_trgm's `<%` operator; see catalog/model-list.query.ts).
+    {
+      name: 'models_name_trgm',
+      expression: 'create index "models_name_trgm" on "models" using gin ("name" gin_trgm_ops)',
+    },
   ],
 });
 

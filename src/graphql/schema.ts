@@ -6,13 +6,39 @@ import { ModelFieldsResolver } from '../resolvers/model-fields.resolver.js';
 import { ModelVersionFieldsResolver } from '../resolvers/model-version-fields.resolver.js';
 import { ModelResolver } from '../resolvers/model.resolver.js';
 import { ReviewFieldsResolver } from '../resolvers/review-fields.resolver.js';
+import { ModelMutationResolver } from '../resolvers/model-mutation.resolver.js';
+import { VersionResolver } from '../resolvers/version.resolver.js';
+import { registerVersionSubscriptions, VersionSubscriptionResolver } from '../resolvers/version-subscription.resolver.js';
+import { ReviewResolver } from '../resolvers/review.resolver.js';
 import type { Services } from '../services.js';
+import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
+import { AuthResolver, UserAccountFieldsResolver } from '../resolvers/auth.resolver.js';
+import { authChecker } from './auth-checker.js';
+import { PredictionResolver } from '../resolvers/prediction.resolver.js';
+import { PredictionFieldsResolver } from '../resolvers/prediction-fields.resolver.js';
+import { UsageResolver } from '../resolvers/usage.resolver.js';
+import { InvoiceResolver } from '../resolvers/invoice.resolver.js';
+import { EarningsResolver } from '../resolvers/earnings.resolver.js';
+import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
 
 export const RESOLVERS = [
+  AuthResolver,
+  UserAccountFieldsResolver,
+  ApiKeyResolver,
   ModelResolver,
   ModelFieldsResolver,
   ModelVersionFieldsResolver,
   ReviewFieldsResolver,
+  ModelMutationResolver,
+  VersionResolver,
+  VersionSubscriptionResolver,
+  ReviewResolver,
+  PredictionResolver,
+  PredictionFieldsResolver,
+  UsageResolver,
+  InvoiceResolver,
+  EarningsResolver,
+  AnalyticsResolver,
 ] as const;
 
 /**
@@ -21,10 +47,23 @@ export const RESOLVERS = [
  */
 function containerFor(services: Services, maxPageSize: number): ContainerType {
   const instances = new Map<unknown, unknown>([
+    [AuthResolver, new AuthResolver(services.auth.accounts)],
+    [UserAccountFieldsResolver, new UserAccountFieldsResolver()],
+    [ApiKeyResolver, new ApiKeyResolver(services.auth.apiKeys)],
     [ModelResolver, new ModelResolver(services.models)],
     [ModelFieldsResolver, new ModelFieldsResolver(maxPageSize)],
     [ModelVersionFieldsResolver, new ModelVersionFieldsResolver()],
     [ReviewFieldsResolver, new ReviewFieldsResolver()],
+    [ModelMutationResolver, new ModelMutationResolver(services.modelWrites)],
+    [VersionResolver, new VersionResolver(services.versions)],
+    [VersionSubscriptionResolver, new VersionSubscriptionResolver()],
+    [ReviewResolver, new ReviewResolver(services.reviews)],
+    [PredictionResolver, new PredictionResolver(services.predictions)],
+    [PredictionFieldsResolver, new PredictionFieldsResolver()],
+    [UsageResolver, new UsageResolver(services.billing.usage)],
+    [InvoiceResolver, new InvoiceResolver(services.billing.invoices)],
+    [EarningsResolver, new EarningsResolver(services.billing.earnings)],
+    [AnalyticsResolver, new AnalyticsResolver(services.billing.analytics)],
   ]);
   return {
     get(someClass: unknown, _data: ResolverData<object>) {
@@ -36,11 +75,17 @@ function containerFor(services: Services, maxPageSize: number): ContainerType {
 }
 
 export async function createSchema(services: Services, maxPageSize: number): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     container: containerFor(services, maxPageSize),
+    // `@Authorized(...roles and scopes)`: see src/graphql/auth-checker.ts.
+    authChecker,
+    // Subscriptions that use type-graphql `topics` publish and subscribe through the app's event bus.
+    pubSub: services.events.typeGraphQL,
     validate: false,
     // Dates go out as RFC 3339 strings in UTC (`DateTime`, the name front ends expect).
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
   });
+  registerVersionSubscriptions(schema, services.versions);
+  return schema;
 }

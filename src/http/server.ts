@@ -3,18 +3,27 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { App } from '../app.js';
 import { buildContext } from '../graphql/build-context.js';
+import { buildHttpContext, formatWsResult, websocketAuth, type WsAuthExtra } from '../auth/transport-auth.js';
+import { rateLimitPlugin } from '../auth/rate-limit/rate-limiting.js';
+import { costLimitPlugin, hardeningRules, websocketGuard } from '../graphql/validation/hardening.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createFormatError } from '../graphql/format-error.js';
-import { currentSqlCounter, withSqlCounter } from '../db/sql-counter.js';
+import { withSqlCounter } from '../db/sql-counter.js';
+import { graphqlUploadExpress } from 'graphql-upload-ts';
 import { bodyErrorHandler } from './body-errors.js';
 import { healthRoutes } from './health.routes.js';
+import { stripeWebhookRoutes } from './stripe-webhook.routes.js';
+import { playgroundRoutes } from './playground.routes.js';
+import { createHttpDrainer } from './http-drainer.js';
+import { httpMetricsMiddleware, metricsRoutes } from './metrics.routes.js';
+import { observabilityPlugin } from '../graphql/observability.plugin.js';
+import { websocketConnections } from '../observability/metrics.js';
 
 export type RunningServer = {
   server: Server;
@@ -37,11 +46,29 @@ export async function startServer(app: App, listen: { port: number; host: string
   // graphql-ws shares the HTTP server and path. Apollo's plugins and formatError do not run for
   // WebSocket operations (apollo-server#6492), so the context is built here per operation.
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  wsServer.on('connection', (socket) => {
+    websocketConnections.inc();
+    socket.once('close', () => websocketConnections.dec());
+  });
   const formatError = createFormatError({ production: app.config.env === 'production', logger: app.logger });
-  const wsCleanup = useServer<Record<string, unknown>, { ctx?: GraphQLContext }>(
+  // Authenticates in onConnect (bad credentials close with 4403), carries the caller into each
+  // operation's context, closes a connection whose credential expires (4401).
+  const wsAuth = websocketAuth(app, { maxConnectionsPerUser: app.config.graphqlLimits.wsMaxConnectionsPerUser });
+  // The same validation, cost and rate limits as HTTP, which Apollo's rules never reach over WS.
+  const wsGuard = websocketGuard({
+    schema: app.schema,
+    limits: app.config.graphqlLimits,
+    introspection: app.config.introspection,
+    rateLimits: app.rateLimits,
+  });
+  const wsCleanup = useServer<Record<string, unknown>, { ctx?: GraphQLContext } & WsAuthExtra>(
     {
       schema: app.schema,
-      context: () => buildContext(app),
+      onConnect: (ctx) => wsAuth.onConnect(ctx),
+      onSubscribe: (ctx, id, payload) => wsGuard.onSubscribe(ctx, id, payload),
+      onComplete: (ctx, id) => wsGuard.onComplete(ctx, id),
+      context: (ctx) => buildContext(app, { caller: wsAuth.callerOf(ctx) }),
+      onNext: formatWsResult(formatError),
       onError: (_ctx, _id, _payload, errors) => {
         app.logger.warn({ errors: errors.map((e) => e.message) }, 'websocket operation failed');
       },
@@ -57,47 +84,53 @@ export async function startServer(app: App, listen: { port: number; host: string
     // (it stops, then re-raises the signal, leaving our `apollo.stop()` waiting on a stopped server).
     stopOnTerminationSignals: false,
     formatError,
+    // Depth, aliases and operations per document (src/graphql/validation/); batching stays off
+    // and CSRF prevention on (both Apollo defaults, stated so that nobody flips them unawares).
+    validationRules: hardeningRules(app.config.graphqlLimits),
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
       // No CDN-hosted landing page: GET /graphql from a browser gets the bundled playground.
       ApolloServerPluginLandingPageDisabled(),
-      {
-        // Outside production every response says how many SQL statements it took
-        // (`x-sql-statements`): the N+1 test and the benchmark read it.
-        async requestDidStart() {
-          return {
-            async willSendResponse({ response }) {
-              const counter = currentSqlCounter();
-              if (counter && app.config.env !== 'production') {
-                response.http.headers.set('x-sql-statements', String(counter.statements));
-              }
-            },
-          };
-        },
-        async serverWillStart() {
-          return {
-            async drainServer() {
-              await wsCleanup.dispose();
-            },
-          };
-        },
-      },
+      // Token buckets per caller and operation class; RateLimit-* headers, 429 RATE_LIMITED.
+      rateLimitPlugin(app.rateLimits),
+      // Cost limit (needs the variables, so it runs once the operation is resolved).
+      costLimitPlugin(app.config.graphqlLimits),
+      // Logs, metrics and the `x-sql-statements` header for every operation.
+      observabilityPlugin({ logger: app.logger, production: app.config.env === 'production' }),
     ],
   });
   await apollo.start();
 
+  const drainer = createHttpDrainer(httpServer);
+  expressApp.use(drainer.middleware);
+  expressApp.use(httpMetricsMiddleware());
   expressApp.use(healthRoutes(app));
+  // Raw body for Stripe's signature check: mounted before any JSON parser (stripe-webhook.routes.ts).
+  expressApp.use(stripeWebhookRoutes(app));
+  expressApp.use(metricsRoutes());
+  if (app.config.playground) expressApp.use(playgroundRoutes());
   expressApp.use(
     '/graphql',
     (_req, _res, next) => {
       withSqlCounter(() => next());
     },
     express.json({ limit: '10mb' }),
+    // GraphQL multipart requests (model uploads). Only multipart bodies are touched; the file
+    // streams to a temporary file (fs-capacitor), never into memory. Every limit is set: the
+    // library's defaults are 5 MB per file and unlimited files. A file over maxFileSize fails
+    // on its stream, which the upload service turns into PAYLOAD_TOO_LARGE. Apollo's CSRF
+    // prevention stays on: multipart clients send `apollo-require-preflight: true`.
+    graphqlUploadExpress({
+      maxFileSize: app.config.uploadMaxBytes,
+      maxFiles: 1,
+      maxFieldSize: app.config.uploadMaxFieldBytes,
+    }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const header = req.headers['x-request-id'];
         const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-        return buildContext(app, { requestId });
+        return buildHttpContext(app, req, requestId);
       },
     }),
   );
@@ -114,7 +147,14 @@ export async function startServer(app: App, listen: { port: number; host: string
     server: httpServer,
     port,
     url: `http://${host}:${port}/graphql`,
+    // Shutdown order: stop accepting and let in-flight HTTP requests finish (http-drainer.ts),
+    // close WebSocket clients with 1001 "Going away" (they reconnect to another replica), then
+    // stop Apollo. Apollo's own drain plugin is not used: see http-drainer.ts for why.
     async close() {
+      const drained = drainer.drain(app.config.shutdownGraceMs);
+      await wsCleanup.dispose();
+      const { graceful } = await drained;
+      if (!graceful) app.logger.warn('shutdown grace period over: open HTTP connections were cut');
       await apollo.stop();
     },
   };

@@ -1,6 +1,17 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** Thrown by `putStream` when the stream carries more than `maxBytes`; nothing is kept. */
+export class StoredFileTooLargeError extends Error {
+  override readonly name = 'StoredFileTooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(`file exceeds the ${maxBytes} byte limit`);
+  }
+}
 
 /**
  * Where model files live. The local folder is the default; an S3-compatible store can implement
@@ -9,6 +20,12 @@ import { dirname, join, resolve, sep } from 'node:path';
 export interface ModelStorage {
   /** Stores bytes under a key atomically (readers never see a partial file). */
   putBytes(key: string, bytes: Uint8Array): Promise<{ sizeBytes: number; sha256: string }>;
+  /**
+   * Streams a file under a key while hashing it, without holding it in memory. Atomic like
+   * `putBytes`; if the stream fails (or passes `maxBytes`) nothing is left behind and the
+   * stream's error (or StoredFileTooLargeError) is thrown.
+   */
+  putStream(key: string, stream: Readable, options?: { maxBytes?: number }): Promise<{ sizeBytes: number; sha256: string }>;
   /** A local path onnxruntime can open (a cache copy for remote stores). */
   localPath(key: string): Promise<string>;
   exists(key: string): Promise<boolean>;
@@ -39,6 +56,37 @@ export class LocalModelStorage implements ModelStorage {
     await writeFile(tmp, bytes);
     await rename(tmp, path);
     return { sizeBytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+
+  async putStream(key: string, stream: Readable, options: { maxBytes?: number } = {}) {
+    const path = this.pathOf(key);
+    // The temporary file sits inside the root (same file system), so the final rename is atomic;
+    // a reader of `key` sees the whole file or none.
+    const tmpDir = join(this.root, '.partial');
+    await mkdir(tmpDir, { recursive: true });
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = join(tmpDir, `${randomUUID()}.partial`);
+    const hash = createHash('sha256');
+    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    let sizeBytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        sizeBytes += chunk.length;
+        if (sizeBytes > maxBytes) return callback(new StoredFileTooLargeError(maxBytes));
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    try {
+      // pipeline() destroys every stage when one fails (the source's `error` event included),
+      // so an aborted upload never leaves a dangling write stream or an unhandled error.
+      await pipeline(stream, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o640 }));
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return { sizeBytes, sha256: hash.digest('hex') };
   }
 
   async localPath(key: string): Promise<string> {

@@ -6,7 +6,7 @@ import { print, type DocumentNode } from 'graphql';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { createTestDatabase } from './test-database.js';
 
 export type GraphQLResponse<T> = {
@@ -28,7 +28,10 @@ export type TestServer = {
 };
 
 /** A real server on a random loopback port, over this test file's own database. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestServer> {
   const db = await createTestDatabase();
   const storage = mkdtempSync(join(tmpdir(), 'mm-models-'));
   const config = loadConfig({
@@ -38,10 +41,15 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     MODEL_STORAGE_DIR: storage,
     MIGRATE_ON_START: 'true',
     SEED_ON_START: 'false',
+    // Every test client comes from 127.0.0.1: suites that test rate limits turn them back on.
+    RATE_LIMIT_ENABLED: 'false',
+    // Worker threads only for the test files that predict; one is enough for them.
+    INFERENCE_START: 'lazy',
+    INFERENCE_WORKERS: '1',
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     ...env,
   });
-  const app = await createApp(config, { logger: createLogger(config.logLevel) });
+  const app = await createApp(config, { logger: options.logger ?? createLogger(config.logLevel) });
   let running: RunningServer;
   try {
     running = await startServer(app, { port: 0, host: '127.0.0.1' });

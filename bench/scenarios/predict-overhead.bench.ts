@@ -1,0 +1,120 @@
+import '../support/bench-env.js';
+import { join } from 'node:path';
+import { print } from 'graphql';
+import * as ort from 'onnxruntime-node';
+import { Role } from '../../src/entities/enums.js';
+import { TEST_MODELS, TEST_MODELS_DIR } from '../../src/inference/test-models.js';
+import { validateAndDecodeInputs } from '../../src/inference/tensor-validation.js';
+import { PredictDocument } from '../../test/generated/graphql.js';
+import { authHeaders } from '../../test/support/auth.js';
+import { Factory } from '../../test/support/factories.js';
+import { startTestServer } from '../../test/support/test-server.js';
+import { storedVersion } from '../../test/predictions/prediction-fixtures.js';
+import type { BenchScenario } from '../harness.js';
+import { percentile, round } from '../harness.js';
+
+/**
+ * What `predict` adds on top of onnxruntime: one client, sequential requests, mlp-small with one
+ * row of 16 floats. Three layers, same model and input, in the same run:
+ * - direct: `session.run` in this process (the floor);
+ * - engine: validation + the worker pool (`app.inference.run`: postMessage there and back);
+ * - predict: POST /graphql end to end (HTTP, auth, GraphQL, version lookup, quota check, the
+ *   pool, and the transaction that records and meters the prediction).
+ * Target: predict p50 − direct p50 <= 1 ms.
+ */
+export const scenario: BenchScenario = {
+  name: 'predict-overhead',
+  title: 'predict over HTTP vs direct session.run (mlp-small, 1 row): p50/p99 overhead',
+  async run(ctx) {
+    const { quick } = ctx;
+    const log = (message: string) => ctx.log(message);
+    const n = quick ? 300 : 3000;
+    const warmup = quick ? 50 : 300;
+    const server = await startTestServer({
+      RATE_LIMIT_ENABLED: 'false',
+      INFERENCE_START: 'eager',
+      INFERENCE_WORKERS: '1',
+    });
+    try {
+      const f = new Factory(server.app);
+      const consumer = await f.user();
+      const model = await f.model(await f.user({ role: Role.PUBLISHER }), { pricePerRequest: '0.001' });
+      const version = await storedVersion(server.app, model, 'mlp-small');
+      const row = Array.from({ length: 16 }, (_, i) => Math.sin(i));
+      const input = { name: 'input', dtype: 'float32', shape: [1, 16], data: row };
+
+      // direct: the same file and session options as a worker uses.
+      const path = join(TEST_MODELS_DIR, TEST_MODELS['mlp-small'].fileName);
+      const session = await ort.InferenceSession.create(path, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+      const direct = await timeEach(n, warmup, async () => {
+        await session.run({ input: new ort.Tensor('float32', Float32Array.from(row), [1, 16]) });
+      });
+      await session.release();
+      log(`direct session.run p50 ${round(percentile(direct, 50))} ms`);
+
+      const poolVersion = {
+        id: version.id,
+        path: await server.app.storage.localPath(version.storageKey),
+        sizeBytes: version.sizeBytes,
+        inputs: version.inputs,
+        outputs: version.outputs,
+      };
+      const engine = await timeEach(n, warmup, async () => {
+        const { tensors } = validateAndDecodeInputs([input], version.inputs, { maxRequestBytes: 1 << 20 });
+        await server.app.inference.run(poolVersion, tensors);
+      });
+      log(`engine (validate + pool) p50 ${round(percentile(engine, 50))} ms`);
+
+      const headers = { 'content-type': 'application/json', ...(await authHeaders(server.app, consumer)) };
+      const body = JSON.stringify({ query: print(PredictDocument), variables: { modelId: model.id, inputs: [input] } });
+      const predict = await timeEach(n, warmup, async () => {
+        const res = await fetch(`${server.origin}/graphql`, { method: 'POST', headers, body });
+        const json = (await res.json()) as { errors?: unknown };
+        if (json.errors) throw new Error(`predict failed: ${JSON.stringify(json.errors)}`);
+      });
+      log(`predict over HTTP p50 ${round(percentile(predict, 50))} ms`);
+
+      const p = (s: number[], q: number) => round(percentile(s, q));
+      const overheadP50 = round(p(predict, 50) - p(direct, 50));
+      return {
+        metrics: {
+          requests: n,
+          'direct session.run p50 / p99 ms': `${p(direct, 50)} / ${p(direct, 99)}`,
+          'engine (validate + pool) p50 / p99 ms': `${p(engine, 50)} / ${p(engine, 99)}`,
+          'predict over HTTP p50 / p99 ms': `${p(predict, 50)} / ${p(predict, 99)}`,
+          'engine overhead p50 / p99 ms': `${round(p(engine, 50) - p(direct, 50))} / ${round(p(engine, 99) - p(direct, 99))}`,
+          'predict overhead p50 / p99 ms': `${overheadP50} / ${round(p(predict, 99) - p(direct, 99))}`,
+        },
+        targets: [
+          {
+            name: 'predict p50 overhead over session.run (ms)',
+            value: overheadP50,
+            target: '<= 1',
+            pass: overheadP50 <= 1,
+          },
+        ],
+        notes: [
+          'predict includes the HTTP round trip on loopback, JSON parsing, auth, two lookups, the quota query and the recording transaction (insert, usage record, counter).',
+        ],
+      };
+    } finally {
+      await server.close();
+    }
+  },
+};
+
+async function timeEach(n: number, warmup: number, fn: () => Promise<void>): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return samples;
+}

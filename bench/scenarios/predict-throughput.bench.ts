@@ -1,0 +1,134 @@
+import '../support/bench-env.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { buildSchema, print } from 'graphql';
+import { Role } from '../../src/entities/enums.js';
+import { PredictDocument } from '../../test/generated/graphql.js';
+import { authHeaders } from '../../test/support/auth.js';
+import { Factory } from '../../test/support/factories.js';
+import { startTestServer } from '../../test/support/test-server.js';
+import { storedVersion } from '../../test/predictions/prediction-fixtures.js';
+import type { BenchScenario } from '../harness.js';
+import { round } from '../harness.js';
+import { load } from '../support/load.js';
+
+/**
+ * 64 concurrent clients calling `predict` on the MLP-1024 model (1024 → 1024 → 1024 → 16, one row
+ * per request, b64 in and out), with dynamic batching on (version 1.0.0, engine defaults) and
+ * off (version 1.0.1, `batching.enabled = false`), against a bare Apollo Server in the same run
+ * whose resolver only decodes the same b64 request and returns a captured answer.
+ * Target: batching on >= 80% of the bare server's requests/s.
+ */
+export const scenario: BenchScenario = {
+  name: 'predict-throughput',
+  title: 'predict throughput, 64 clients, MLP-1024 b64: batching on vs off vs bare Apollo',
+  async run(ctx) {
+    const { quick } = ctx;
+    const log = (message: string) => ctx.log(message);
+    const seconds = quick ? 3 : 10;
+    const connections = 64;
+    const server = await startTestServer({
+      RATE_LIMIT_ENABLED: 'false',
+      INFERENCE_START: 'eager',
+      INFERENCE_WORKERS: '',
+    });
+    try {
+      const f = new Factory(server.app);
+      const consumer = await f.user();
+      const model = await f.model(await f.user({ role: Role.PUBLISHER }), { pricePerRequest: '0.001' });
+      await storedVersion(server.app, model, 'mlp-1024', { version: '1.0.0' });
+      await storedVersion(server.app, model, 'mlp-1024', {
+        version: '1.0.1',
+        makeDefault: false,
+        batching: { enabled: false, maxBatchSize: 1, maxQueueDelayMs: 0 },
+      });
+      const row = Float32Array.from({ length: 1024 }, (_, i) => Math.sin(i) / 2);
+      const b64 = Buffer.from(row.buffer).toString('base64');
+      const headers = await authHeaders(server.app, consumer);
+      const variablesFor = (version: string) => ({
+        modelId: model.id,
+        version,
+        outputEncoding: 'B64' as const,
+        inputs: [{ name: 'input', dtype: 'float32', shape: [1, 1024], b64 }],
+      });
+      const bodyFor = (version: string) =>
+        JSON.stringify({ query: print(PredictDocument), variables: variablesFor(version) });
+      const first = await server.gql(PredictDocument, variablesFor('1.0.0'), headers);
+      if (first.errors) throw new Error(`predict failed: ${JSON.stringify(first.errors)}`);
+      const workers = server.app.inference.health().size;
+
+      log(`batching on: ${connections} connections for ${seconds}s (${workers} workers)`);
+      const on = await load({ url: server.url, body: bodyFor('1.0.0'), headers, connections, seconds });
+      log(`batching off: ${connections} connections for ${seconds}s`);
+      const off = await load({ url: server.url, body: bodyFor('1.0.1'), headers, connections, seconds });
+
+      const bare = await startBareApollo(first.data!.predict);
+      try {
+        log(`bare Apollo decoding b64 only: ${connections} connections for ${seconds}s`);
+        const baseline = await load({ url: bare.url, body: bodyFor('1.0.0'), headers, connections, seconds });
+        const ratio = round(on.rps / baseline.rps, 3);
+        return {
+          metrics: {
+            workers,
+            'batching on requests/s': on.rps,
+            'batching on p50 / p99 ms': `${on.p50Ms} / ${on.p99Ms}`,
+            'batching off requests/s': off.rps,
+            'batching off p50 / p99 ms': `${off.p50Ms} / ${off.p99Ms}`,
+            'bare apollo requests/s': baseline.rps,
+            'bare apollo p50 / p99 ms': `${baseline.p50Ms} / ${baseline.p99Ms}`,
+            'speed-up batching on / off': round(on.rps / Math.max(1, off.rps), 3),
+            'throughput ratio batching on / bare': ratio,
+            'failed requests (on, off, bare)': `${on.failed}, ${off.failed}, ${baseline.failed}`,
+          },
+          targets: [
+            {
+              name: 'predict (batching on) vs bare Apollo decoding b64',
+              value: ratio,
+              target: '>= 0.8',
+              pass: ratio >= 0.8,
+            },
+          ],
+          notes: [
+            'Every predict request also writes its Prediction, usage record and counter in one transaction (PostgreSQL).',
+          ],
+        };
+      } finally {
+        await bare.close();
+      }
+    } finally {
+      await server.close();
+    }
+  },
+};
+
+/** Apollo Server over the committed SDL; `predict` decodes the b64 inputs and returns `answer`. */
+async function startBareApollo(answer: unknown) {
+  const sdl = readFileSync(join(import.meta.dirname, '../../schema.graphql'), 'utf8');
+  const rootValue = {
+    predict(args: { inputs: { b64?: string | null }[] }) {
+      let bytes = 0;
+      for (const input of args.inputs) bytes += input.b64 ? Buffer.from(input.b64, 'base64').byteLength : 0;
+      if (bytes === 0) throw new Error('nothing decoded');
+      return answer;
+    },
+  };
+  const apollo = new ApolloServer({ schema: buildSchema(sdl), rootValue, stopOnTerminationSignals: false });
+  await apollo.start();
+  const app = express();
+  app.use('/graphql', express.json({ limit: '10mb' }), expressMiddleware(apollo, { context: async () => ({}) }));
+  const http = createServer(app);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    async close() {
+      await apollo.stop();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

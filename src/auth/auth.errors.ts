@@ -1,0 +1,42 @@
+import { AppError, ErrorCode } from '../shared/errors.js';
+
+/**
+ * Why a request was not let in, as `extensions.reason` beside the code: clients branch on the
+ * code (UNAUTHENTICATED: get a new token; FORBIDDEN: don't retry) and show or log the reason.
+ */
+export enum AuthFailure {
+  /** Missing, malformed, wrongly signed, wrong issuer/audience: anything not worth telling apart. */
+  INVALID_TOKEN = 'INVALID_TOKEN',
+  TOKEN_EXPIRED = 'TOKEN_EXPIRED',
+  INVALID_API_KEY = 'INVALID_API_KEY',
+  API_KEY_REVOKED = 'API_KEY_REVOKED',
+  API_KEY_EXPIRED = 'API_KEY_EXPIRED',
+  INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
+  INVALID_REFRESH_TOKEN = 'INVALID_REFRESH_TOKEN',
+  REFRESH_TOKEN_REUSED = 'REFRESH_TOKEN_REUSED',
+  LOGIN_REQUIRED = 'LOGIN_REQUIRED',
+  ROLE_REQUIRED = 'ROLE_REQUIRED',
+  SCOPE_REQUIRED = 'SCOPE_REQUIRED',
+  API_KEY_NOT_ALLOWED = 'API_KEY_NOT_ALLOWED',
+}
+
+const MESSAGES: Record<AuthFailure, string> = {
+  INVALID_TOKEN: 'Invalid access token',
+  TOKEN_EXPIRED: 'Access token expired',
+  INVALID_API_KEY: 'Invalid API key',
+  API_KEY_REVOKED: 'API key revoked',
+  API_KEY_EXPIRED: 'API key expired',
+  INVALID_CREDENTIALS: 'Invalid email or password',
+  INVALID_REFRESH_TOKEN: 'Invalid or expired refresh token',
+  REFRESH_TOKEN_REUSED: 'Refresh token already used: the session has been revoked, log in again',
+  LOGIN_REQUIRED: 'Authentication required',
+  ROLE_REQUIRED: 'Your role does not allow this',
+  SCOPE_REQUIRED: "This API key's scopes do not allow this",
+  API_KEY_NOT_ALLOWED: 'API keys cannot do this: use an access token',
+};
+
+export const unauthenticated = (reason: AuthFailure, details: Record<string, unknown> = {}) =>
+  new AppError(ErrorCode.UNAUTHENTICATED, MESSAGES[reason], { reason, ...details });
+
+export const forbidden = (reason: AuthFailure, details: Record<string, unknown> = {}) =>
+  new AppError(ErrorCode.FORBIDDEN, MESSAGES[reason], { reason, ...details });

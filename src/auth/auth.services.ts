@@ -1,0 +1,33 @@
+import type { AuthSettings } from './auth.config.js';
+import { defaultAuthSettings } from './auth.config.js';
+import { AccessTokenService } from './access-token.service.js';
+import { AccountService } from './account.service.js';
+import { ApiKeyService } from './api-key.service.js';
+import { CallerResolver } from './caller-resolver.js';
+import { JwtKeySet } from './jwt-key-set.js';
+import { PasswordHasher } from './password.js';
+import { RefreshTokenService } from './refresh-token.service.js';
+
+/**
+ * The access layer's services, wired from config. The JWT key set loads lazily on first use (it
+ * may read or write `<dataDir>/jwt-signing-key.json`), so building services stays synchronous.
+ */
+export function createAuthServices(config: { auth?: AuthSettings['auth']; dataDir?: string; env?: string }) {
+  const auth = config.auth ?? defaultAuthSettings().auth;
+  const tokens = new AccessTokenService(auth.jwt, () =>
+    JwtKeySet.load(auth.jwt, { dataDir: config.dataDir ?? 'memory://schema', env: config.env ?? 'development' }),
+  );
+  const apiKeys = new ApiKeyService(auth);
+  const passwords = new PasswordHasher();
+  const refreshTokens = new RefreshTokenService({ ttlDays: auth.refreshTokenTtlDays });
+  return {
+    tokens,
+    apiKeys,
+    passwords,
+    refreshTokens,
+    accounts: new AccountService(passwords, tokens, refreshTokens),
+    callers: new CallerResolver(tokens, apiKeys),
+  };
+}
+
+export type AuthServices = ReturnType<typeof createAuthServices>;

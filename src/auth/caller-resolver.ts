@@ -1,0 +1,67 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { IncomingHttpHeaders } from 'node:http';
+import { ANONYMOUS, type Caller } from '../shared/caller.js';
+import type { AccessTokenService } from './access-token.service.js';
+import type { ApiKeyService } from './api-key.service.js';
+import { AuthFailure, unauthenticated } from './auth.errors.js';
+
+/** A resolved caller and, when its credential expires, when (WebSocket connections close then). */
+export type ResolvedCaller = { caller: Caller; expiresAt?: Date };
+
+/**
+ * Turns presented credentials into a `Caller`: an access JWT (`Authorization: Bearer …`, or
+ * `{ authorization: "Bearer …" }` in graphql-ws connectionParams) or an API key (`X-API-Key`, or
+ * `{ apiKey }`). No credential: anonymous. A credential that fails any check is an error, never
+ * a silent downgrade to anonymous, so a client learns at once that it must log in again.
+ */
+export class CallerResolver {
+  constructor(
+    private readonly tokens: AccessTokenService,
+    private readonly apiKeys: ApiKeyService,
+  ) {}
+
+  /** `em`: a fresh fork, used only when an API key must be looked up. */
+  async fromHttpHeaders(em: EntityManager, headers: IncomingHttpHeaders): Promise<ResolvedCaller> {
+    return this.resolve(em, single(headers.authorization), single(headers['x-api-key']));
+  }
+
+  async fromConnectionParams(
+    em: EntityManager,
+    params: Readonly<Record<string, unknown>> | undefined,
+  ): Promise<ResolvedCaller> {
+    const p = params ?? {};
+    const authorization = p.authorization ?? p.Authorization;
+    const apiKey = p.apiKey ?? p['x-api-key'];
+    if (authorization !== undefined && typeof authorization !== 'string') throw unauthenticated(AuthFailure.INVALID_TOKEN);
+    if (apiKey !== undefined && typeof apiKey !== 'string') throw unauthenticated(AuthFailure.INVALID_API_KEY);
+    return this.resolve(em, authorization, apiKey);
+  }
+
+  private async resolve(
+    em: EntityManager,
+    authorization: string | undefined,
+    apiKey: string | undefined,
+  ): Promise<ResolvedCaller> {
+    if (authorization && apiKey) throw unauthenticated(AuthFailure.INVALID_TOKEN, { detail: 'Send one credential, not both' });
+    if (authorization) {
+      const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
+      if (!match) throw unauthenticated(AuthFailure.INVALID_TOKEN);
+      const token = match[1] as string;
+      // An API key sent as a bearer token is accepted too (many HTTP clients only do Bearer).
+      if (token.startsWith('aimpk_')) return this.fromApiKey(em, token);
+      const claims = await this.tokens.verify(token);
+      return { caller: { kind: 'user', userId: claims.userId, role: claims.role }, expiresAt: claims.expiresAt };
+    }
+    if (apiKey) return this.fromApiKey(em, apiKey.trim());
+    return { caller: ANONYMOUS };
+  }
+
+  private async fromApiKey(em: EntityManager, secret: string): Promise<ResolvedCaller> {
+    const { expiresAt, ...caller } = await this.apiKeys.authenticate(em, secret);
+    return expiresAt ? { caller, expiresAt } : { caller };
+  }
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,37 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Role } from '../entities/enums.js';
+import { User } from '../entities/user.entity.js';
+import { normalizeEmail } from './account.service.js';
+
+export type PromoteArgs = { email: string; role: Role };
+
+/** Parses `--email <email> --role <ROLE>` (also `--email=…`); throws a usage message otherwise. */
+export function parsePromoteArgs(argv: readonly string[]): PromoteArgs {
+  const usage = 'usage: npm run promote -- --email <email> --role ADMIN|PUBLISHER|CONSUMER';
+  const values: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const m = /^--(email|role)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new Error(`unknown argument ${arg}\n${usage}`);
+    const value = m[2] ?? argv[++i];
+    if (!value) throw new Error(`--${m[1]} needs a value\n${usage}`);
+    values[m[1] as string] = value;
+  }
+  if (!values.email || !values.role) throw new Error(usage);
+  const role = values.role.toUpperCase();
+  if (!(Object.values(Role) as string[]).includes(role)) throw new Error(`unknown role ${values.role}\n${usage}`);
+  return { email: values.email, role: role as Role };
+}
+
+/**
+ * Sets a user's role. New access tokens (next login or refresh) carry it; the user's API keys
+ * follow it at once (their powers are read from the owner's row on every request).
+ */
+export async function setUserRole(em: EntityManager, args: PromoteArgs): Promise<{ id: string; from: Role; to: Role }> {
+  const user = await em.findOne(User, { email: normalizeEmail(args.email), deletedAt: null });
+  if (!user) throw new Error(`no account with email ${normalizeEmail(args.email)}`);
+  const from = user.role;
+  user.role = args.role;
+  await em.flush();
+  return { id: user.id, from, to: args.role };
+}

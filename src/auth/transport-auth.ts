@@ -1,0 +1,144 @@
+import type { IncomingMessage } from 'node:http';
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import type { Context as WsContext } from 'graphql-ws';
+import type { Extra as WsBaseExtra } from 'graphql-ws/use/ws';
+import type { App } from '../app.js';
+import { buildContext } from '../graphql/build-context.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { ANONYMOUS, type Caller } from '../shared/caller.js';
+import { AppError, ErrorCode } from '../shared/errors.js';
+
+/** WebSocket close codes this server uses (4400–4499 are the graphql-ws application range). */
+export const WS_CLOSE = {
+  /** Bad or missing credentials in connectionParams: graphql-ws's own code for `onConnect` → false. */
+  FORBIDDEN: 4403,
+  /** The access token (or API key) the connection was opened with has expired: reconnect with a fresh one. */
+  CREDENTIALS_EXPIRED: 4401,
+  /** This user already holds WS_MAX_CONNECTIONS_PER_USER connections. */
+  TOO_MANY_CONNECTIONS: 4429,
+} as const;
+
+/** What this layer keeps on a graphql-ws connection's `extra`. */
+export type WsAuthExtra = { caller?: Caller; onSocketClose?: () => void };
+
+type Ctx = WsContext<Record<string, unknown> | undefined, WsBaseExtra & Partial<WsAuthExtra>>;
+
+/** setTimeout's ceiling (~24.8 days); credentials that live longer are not timed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const clientIps = new WeakMap<object, string>();
+
+/** The client address an operation came from (for anonymous callers' rate-limit buckets). */
+export function clientIpOf(context: object): string | undefined {
+  return clientIps.get(context);
+}
+
+/**
+ * The context for one HTTP request: caller from its credentials (see `callerForHttpRequest`),
+ * and its client address remembered for rate limiting. Express's `req.ip` honours `trust proxy`.
+ */
+export async function buildHttpContext(
+  app: App,
+  req: IncomingMessage & { ip?: string },
+  requestId: string,
+): Promise<GraphQLContext> {
+  const ctx = buildContext(app, { requestId, caller: await callerForHttpRequest(app, req) });
+  const ip = req.ip ?? req.socket.remoteAddress;
+  if (ip) clientIps.set(ctx, ip);
+  return ctx;
+}
+
+/**
+ * The caller of an HTTP request from `Authorization: Bearer …` or `X-API-Key`. Bad credentials
+ * answer 401 UNAUTHENTICATED (with `WWW-Authenticate`), never a silent anonymous request.
+ */
+export async function callerForHttpRequest(app: App, req: IncomingMessage): Promise<Caller> {
+  if (!req.headers.authorization && !req.headers['x-api-key']) return ANONYMOUS;
+  try {
+    const { caller } = await app.services.auth.callers.fromHttpHeaders(app.db.orm.em.fork(), req.headers);
+    return caller;
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== ErrorCode.UNAUTHENTICATED) throw err;
+    throw new GraphQLError(err.message, {
+      extensions: {
+        ...err.details,
+        code: err.code,
+        http: { status: 401, headers: new HeaderMap([['www-authenticate', 'Bearer error="invalid_token"']]) },
+      },
+    });
+  }
+}
+
+/**
+ * graphql-ws authentication: `onConnect` resolves the caller from connectionParams
+ * (`{ authorization: "Bearer …" }` or `{ apiKey: "aimpk_…" }`; none: anonymous) and refuses bad
+ * credentials (graphql-ws closes with 4403). A connection is closed with 4401 when its credential
+ * expires, and a user may hold at most `maxConnectionsPerUser` connections on this replica.
+ */
+export function websocketAuth(app: App, options: { maxConnectionsPerUser: number }) {
+  const perUser = new Map<string, number>();
+
+  return {
+    async onConnect(ctx: Ctx): Promise<boolean> {
+      let resolved;
+      try {
+        resolved = await app.services.auth.callers.fromConnectionParams(app.db.orm.em.fork(), ctx.connectionParams);
+      } catch (err) {
+        if (err instanceof AppError && err.code === ErrorCode.UNAUTHENTICATED) return false;
+        throw err;
+      }
+      const { caller, expiresAt } = resolved;
+      const socket = ctx.extra.socket;
+      const cleanups: (() => void)[] = [];
+      if (caller.kind === 'user') {
+        const held = perUser.get(caller.userId) ?? 0;
+        if (held >= options.maxConnectionsPerUser) {
+          socket.close(WS_CLOSE.TOO_MANY_CONNECTIONS, 'Too many connections for this user');
+          return false;
+        }
+        perUser.set(caller.userId, held + 1);
+        cleanups.push(() => {
+          const n = (perUser.get(caller.userId) ?? 1) - 1;
+          if (n > 0) perUser.set(caller.userId, n);
+          else perUser.delete(caller.userId);
+        });
+      }
+      if (expiresAt) {
+        const ms = expiresAt.getTime() - Date.now();
+        if (ms <= 0) return false;
+        if (ms < MAX_TIMER_MS) {
+          const timer = setTimeout(() => socket.close(WS_CLOSE.CREDENTIALS_EXPIRED, 'Access token expired'), ms);
+          timer.unref();
+          cleanups.push(() => clearTimeout(timer));
+        }
+      }
+      ctx.extra.caller = caller;
+      socket.once('close', () => cleanups.forEach((fn) => fn()));
+      return true;
+    },
+
+    /** The caller for one operation on this connection. */
+    callerOf(ctx: Ctx): Caller {
+      return ctx.extra.caller ?? ANONYMOUS;
+    },
+
+    /** Open connections per user on this replica (for tests and metrics). */
+    connectionsOf(userId: string): number {
+      return perUser.get(userId) ?? 0;
+    },
+  };
+}
+
+type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
+/**
+ * graphql-ws `onNext`: the same error formatting as HTTP (codes from AppError, masked internals),
+ * which Apollo's formatError never reaches over WebSocket (apollo-server#6492).
+ */
+export function formatWsResult(formatError: FormatError) {
+  return (_ctx: unknown, _id: unknown, _payload: unknown, _args: unknown, result: ExecutionResult) => {
+    if (!result.errors?.length) return undefined;
+    return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+  };
+}

@@ -1,0 +1,96 @@
+import { Role } from '../entities/enums.js';
+import { Model } from '../entities/model.entity.js';
+import { User } from '../entities/user.entity.js';
+import { badInput, notFound } from '../shared/errors.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { conflict, forbidden, requireOwnerOrAdmin, requireUser, UUID, violatedUnique } from './catalog.errors.js';
+import { cleanModelInput, type ModelInput } from './model-input.js';
+
+/** API keys need the `models:write` scope to change the catalog; sessions (no key) may. */
+export function requireWriteScope(ctx: ServiceContext): void {
+  const c = ctx.caller;
+  if (c.kind === 'user' && c.apiKeyId && !c.scopes?.includes('models:write')) {
+    throw forbidden('This API key lacks the models:write scope');
+  }
+}
+
+/** The catalog's write side for models: create, edit, soft-delete. */
+export class ModelWriteService {
+  /** Publishers (and admins) create models; the caller becomes the owner. */
+  async create(ctx: ServiceContext, input: ModelInput): Promise<Model> {
+    const caller = requireUser(ctx.caller);
+    requireWriteScope(ctx);
+    if (caller.role !== Role.PUBLISHER && caller.role !== Role.ADMIN) {
+      throw forbidden('Only publishers can create models');
+    }
+    const clean = cleanModelInput(input);
+    for (const field of ['slug', 'name', 'task'] as const) {
+      if (clean[field] === undefined) throw badInput(`${field} is required`, { field });
+    }
+    const model = ctx.em.create(Model, {
+      owner: ctx.em.getReference(User, caller.userId),
+      slug: clean.slug!,
+      name: clean.name!,
+      task: clean.task!,
+      description: clean.description ?? '',
+      tags: clean.tags ?? [],
+      framework: clean.framework ?? 'onnx',
+      license: clean.license ?? 'proprietary',
+      pricePerRequest: clean.pricePerRequest ?? '0',
+      freeRequestsPerMonth: clean.freeRequestsPerMonth ?? 0,
+    });
+    await this.flush(ctx, model);
+    return model;
+  }
+
+  /** Only the owner (or an admin) edits; a deleted model cannot be edited. */
+  async update(ctx: ServiceContext, id: string, input: ModelInput): Promise<Model> {
+    const model = await this.manageable(ctx, id);
+    if (model.deletedAt) throw badInput('This model is deleted');
+    const clean = cleanModelInput(input);
+    ctx.em.assign(model, clean);
+    await this.flush(ctx, model);
+    return model;
+  }
+
+  /**
+   * Soft delete: the model leaves the catalog and search at once, while its owner (and admins)
+   * can still read it, its invoices still name it, and running jobs finish. Idempotent.
+   */
+  async delete(ctx: ServiceContext, id: string): Promise<Model> {
+    const model = await this.manageable(ctx, id);
+    if (!model.deletedAt) {
+      model.deletedAt = new Date();
+      await ctx.em.flush();
+    }
+    return model;
+  }
+
+  /** Loads a model the caller may manage: NOT_FOUND if it doesn't exist, FORBIDDEN if not theirs. */
+  async manageable(ctx: ServiceContext, id: string): Promise<Model> {
+    requireUser(ctx.caller);
+    requireWriteScope(ctx);
+    if (!UUID.test(id)) throw notFound('Model');
+    const model = await ctx.em.findOne(Model, { id });
+    if (!model) throw notFound('Model');
+    // Someone else's deleted model does not exist for this caller.
+    if (model.deletedAt && ctx.caller.kind === 'user' && ctx.caller.role !== Role.ADMIN) {
+      if (ctx.caller.userId !== model.owner.id) throw notFound('Model');
+    }
+    requireOwnerOrAdmin(ctx.caller, model.owner.id);
+    return model;
+  }
+
+  private async flush(ctx: ServiceContext, model: Model): Promise<void> {
+    try {
+      await ctx.em.flush();
+    } catch (err) {
+      if (violatedUnique(err) === 'models_slug_unique') {
+        // The failed entity must leave the unit of work, or the next flush retries it.
+        ctx.em.clear();
+        throw conflict(`The slug "${model.slug}" is taken; choose another`, { field: 'slug' });
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ModelVersionStatus } from '../entities/enums.js';
+import { ModelVersion } from '../entities/model-version.entity.js';
+import { Model } from '../entities/model.entity.js';
+import { InvalidModelError } from '../inference/model-signature.js';
+import { badInput, notFound } from '../shared/errors.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import { StoredFileTooLargeError } from '../storage/model-storage.js';
+import { filterEvents } from '../subscriptions/event-bus.js';
+import type { TopicPayloads } from '../subscriptions/topics.js';
+import { conflict, isAdmin, payloadTooLarge, requireUser, UUID, violatedUnique } from './catalog.errors.js';
+import type { ModelWriteService } from './model-write.service.js';
+import type { PublishingDeps } from './publishing.deps.js';
+import { compareSemver, formatSemver, parseSemver, type SemVer } from './semver.js';
+
+/** An uploaded file as graphql-upload-ts hands it over (or any test double streaming bytes). */
+export type UploadedFile = { filename: string; createReadStream(options?: { highWaterMark?: number }): Readable };
+
+/**
+ * Read size for the upload's temporary file. fs-capacitor's ReadStream reads `highWaterMark`
+ * bytes per call and Readable's default is 16 KiB: 1 MiB reads move a large model several
+ * times faster (bench/scenarios/upload.bench.ts), and bound memory at a few MiB per upload.
+ */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+type ExistingVersion = SemVer & { version: string; sha256: string };
+
+/**
+ * Model versions: upload (stream to storage while hashing, then validate off the request path),
+ * default version and deprecation. Status changes are published after their transaction commits.
+ */
+export class VersionService {
+  /** Background validations by version id, so tests and shutdown can wait for them. */
+  private readonly validations = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deps: PublishingDeps,
+    private readonly models: ModelWriteService,
+  ) {}
+
+  /**
+   * Stores a new version and returns it PROCESSING; validation continues in the background
+   * (see `whenValidated`). The version must be greater (semver) than every existing version of
+   * the model and its bytes new to it; two concurrent uploads of one version: one wins, the
+   * other gets CONFLICT.
+   */
+  async upload(
+    ctx: ServiceContext,
+    input: { modelId: string; version: string; file: UploadedFile | Promise<UploadedFile>; changelog?: string | null },
+  ): Promise<ModelVersion> {
+    const model = await this.models.manageable(ctx, input.modelId);
+    if (model.deletedAt) throw badInput('This model is deleted; restore it before uploading');
+    const semver = parseSemver(input.version.trim());
+    const changelog = input.changelog?.trim() || null;
+    if (changelog && changelog.length > 10_000) throw badInput('changelog must be at most 10000 characters');
+    // Cheap early refusal, before any byte is stored; repeated under the row lock below.
+    checkIncreases(semver, await existingVersions(ctx.em, model.id));
+
+    const id = randomUUID();
+    const storageKey = `models/${model.id}/${id}.onnx`;
+    const stored = await this.store(storageKey, await input.file);
+    try {
+      const version = await ctx.em.transactional(async (em) => {
+        // Serialises uploads per model: the checks below see every committed version.
+        await em.execute('select id from models where id = ? for update', [model.id]);
+        const existing = await existingVersions(em, model.id);
+        checkIncreases(semver, existing);
+        const same = existing.find((v) => v.sha256 === stored.sha256);
+        if (same) throw conflict(`This file was already uploaded as version ${same.version}`, { field: 'file' });
+        const row = em.create(ModelVersion, {
+          id,
+          model: em.getReference(Model, model.id),
+          version: formatSemver(semver),
+          ...semver,
+          status: ModelVersionStatus.PROCESSING,
+          sizeBytes: stored.sizeBytes,
+          sha256: stored.sha256,
+          storageKey,
+          changelog,
+          // Filled in by validation; set here so the PROCESSING row reads whole before a reload.
+          inputs: [],
+          outputs: [],
+        });
+        await em.flush();
+        return row;
+      });
+      await this.publish(version);
+      this.startValidation(version.id, model.id, storageKey);
+      return version;
+    } catch (err) {
+      await this.deps.storage.delete(storageKey);
+      const constraint = violatedUnique(err);
+      if (constraint === 'model_versions_model_version_unique') {
+        throw conflict(`Version ${formatSemver(semver)} already exists for this model`, { field: 'version' });
+      }
+      if (constraint === 'model_versions_model_sha256_unique') {
+        throw conflict('This file was already uploaded to this model', { field: 'file' });
+      }
+      throw err;
+    }
+  }
+
+  /** Resolves once the version's background validation has finished (at once if none runs). */
+  async whenValidated(versionId: string): Promise<void> {
+    await this.validations.get(versionId);
+  }
+
+  /** Waits for every running validation (shutdown). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.validations.values()]);
+  }
+
+  /** Makes a READY version the model's default; setting an older one is a rollback. */
+  async setDefault(ctx: ServiceContext, versionId: string): Promise<ModelVersion> {
+    const version = await this.manageableVersion(ctx, versionId);
+    if (version.status !== ModelVersionStatus.READY) {
+      throw badInput(`Only a READY version can be the default (this one is ${version.status})`);
+    }
+    const model = await ctx.em.findOneOrFail(Model, { id: version.model.id });
+    model.defaultVersion = version;
+    await ctx.em.flush();
+    return version;
+  }
+
+  /**
+   * Marks a version DEPRECATED: predictions already made keep working and clients that pin it
+   * may still use it; the inference engine refuses new unpinned predictions on it. Idempotent.
+   */
+  async deprecate(ctx: ServiceContext, versionId: string): Promise<ModelVersion> {
+    const version = await this.manageableVersion(ctx, versionId);
+    if (version.status === ModelVersionStatus.DEPRECATED) return version;
+    if (version.status !== ModelVersionStatus.READY) {
+      throw badInput(`Only a READY version can be deprecated (this one is ${version.status})`);
+    }
+    version.status = ModelVersionStatus.DEPRECATED;
+    version.deprecatedAt = new Date();
+    await ctx.em.flush();
+    await this.publish(version);
+    return version;
+  }
+
+  /**
+   * Status changes of a model's versions, for the `modelVersionStatusChanged` subscription.
+   * Owners and admins see every status; anyone else only READY versions of a public model.
+   */
+  async statusEvents(
+    ctx: ServiceContext,
+    modelId: string,
+  ): Promise<AsyncIterableIterator<TopicPayloads['MODEL_VERSION_STATUS_CHANGED']>> {
+    if (!UUID.test(modelId)) throw notFound('Model');
+    const model = await ctx.em.fork().findOne(Model, { id: modelId });
+    const c = ctx.caller;
+    const manager = !!model && c.kind === 'user' && (c.userId === model.owner.id || isAdmin(c));
+    if (!model || (model.deletedAt && !manager)) throw notFound('Model');
+    const events = this.deps.events.subscribe('MODEL_VERSION_STATUS_CHANGED', model.id);
+    return manager ? events : filterEvents(events, (e) => e.status === ModelVersionStatus.READY);
+  }
+
+  private async manageableVersion(ctx: ServiceContext, versionId: string): Promise<ModelVersion> {
+    requireUser(ctx.caller);
+    if (!UUID.test(versionId)) throw notFound('Model version');
+    const version = await ctx.em.findOne(ModelVersion, { id: versionId });
+    if (!version) throw notFound('Model version');
+    await this.models.manageable(ctx, version.model.id);
+    return version;
+  }
+
+  private async store(key: string, file: UploadedFile) {
+    const maxBytes = this.deps.uploadMaxBytes;
+    let stream: Readable;
+    try {
+      stream = file.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+    } catch (err) {
+      // graphql-upload-ts throws here when the file already failed (e.g. passed its size limit).
+      throw uploadError(err, maxBytes);
+    }
+    try {
+      return await this.deps.storage.putStream(key, stream, { maxBytes });
+    } catch (err) {
+      throw uploadError(err, maxBytes);
+    }
+  }
+
+  private startValidation(versionId: string, modelId: string, storageKey: string): void {
+    const run = this.validate(versionId, modelId, storageKey)
+      .catch((err: unknown) => this.deps.logger.error({ err, versionId }, 'model validation bookkeeping failed'))
+      .finally(() => this.validations.delete(versionId));
+    this.validations.set(versionId, run);
+  }
+
+  private async validate(versionId: string, modelId: string, storageKey: string): Promise<void> {
+    let outcome: { status: ModelVersionStatus.READY; inputs: unknown; outputs: unknown } | { status: ModelVersionStatus.FAILED; reason: string };
+    try {
+      const signature = await this.deps.validator.validate(await this.deps.storage.localPath(storageKey));
+      outcome = { status: ModelVersionStatus.READY, inputs: signature.inputs, outputs: signature.outputs };
+    } catch (err) {
+      if (err instanceof InvalidModelError) {
+        outcome = { status: ModelVersionStatus.FAILED, reason: err.reason };
+      } else {
+        this.deps.logger.error({ err, versionId }, 'model validation crashed');
+        outcome = {
+          status: ModelVersionStatus.FAILED,
+          reason: 'validation could not finish (the model may be too large or crash the runtime); upload it again or contact support',
+        };
+      }
+    }
+    const em = this.deps.orm.em.fork();
+    const at = new Date();
+    const updated = await em.transactional(async (tx) => {
+      const changed =
+        outcome.status === ModelVersionStatus.READY
+          ? await tx.execute(
+              `update model_versions set status = ?, inputs = ?::jsonb, outputs = ?::jsonb, ready_at = ?, status_reason = null, updated_at = ?
+               where id = ? and status = ?`,
+              [outcome.status, JSON.stringify(outcome.inputs), JSON.stringify(outcome.outputs), at, at, versionId, ModelVersionStatus.PROCESSING],
+              'run',
+            )
+          : await tx.execute(
+              'update model_versions set status = ?, status_reason = ?, updated_at = ? where id = ? and status = ?',
+              [outcome.status, outcome.reason, at, versionId, ModelVersionStatus.PROCESSING],
+              'run',
+            );
+      if (outcome.status === ModelVersionStatus.READY) {
+        // The first READY version becomes the default; later ones wait for setDefaultVersion.
+        await tx.execute('update models set default_version_id = ? where id = ? and default_version_id is null', [
+          versionId,
+          modelId,
+        ]);
+      }
+      return (changed as { affectedRows?: number }).affectedRows !== 0;
+    });
+    if (!updated) return;
+    if (outcome.status === ModelVersionStatus.FAILED) await this.deps.storage.delete(storageKey);
+    await this.deps.events.publish('MODEL_VERSION_STATUS_CHANGED', modelId, {
+      modelId,
+      versionId,
+      status: outcome.status,
+      at: at.toISOString(),
+    });
+  }
+
+  private async publish(version: ModelVersion): Promise<void> {
+    try {
+      await this.deps.events.publish('MODEL_VERSION_STATUS_CHANGED', version.model.id, {
+        modelId: version.model.id,
+        versionId: version.id,
+        status: version.status,
+        at: (version.updatedAt ?? new Date()).toISOString(),
+      });
+    } catch (err) {
+      // The change is committed; a lost notification must not fail the mutation.
+      this.deps.logger.warn({ err, versionId: version.id }, 'could not publish a version status change');
+    }
+  }
+}
+
+async function existingVersions(em: EntityManager, modelId: string): Promise<ExistingVersion[]> {
+  return em.execute<ExistingVersion[]>(
+    'select version, major, minor, patch, prerelease, sha256 from model_versions where model_id = ?',
+    [modelId],
+  );
+}
+
+function checkIncreases(next: SemVer, existing: ExistingVersion[]): void {
+  let highest: ExistingVersion | undefined;
+  for (const v of existing) if (!highest || compareSemver(v, highest) > 0) highest = v;
+  if (existing.some((v) => compareSemver(v, next) === 0)) {
+    throw conflict(`Version ${formatSemver(next)} already exists for this model`, { field: 'version' });
+  }
+  if (highest && compareSemver(next, highest) < 0) {
+    throw badInput(`Version ${formatSemver(next)} must be greater than the latest version, ${highest.version}`, {
+      field: 'version',
+      latest: highest.version,
+    });
+  }
+}
+
+function uploadError(err: unknown, maxBytes: number): Error {
+  if (err instanceof StoredFileTooLargeError) return payloadTooLarge(maxBytes);
+  const status = (err as { status?: unknown } | null)?.status;
+  if (status === 413) return payloadTooLarge(maxBytes);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return badInput(`The upload did not arrive whole: ${(err as Error).message}`, { field: 'file' });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,95 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { parseDevices, type DeviceSpec } from './inference-devices.js';
+
+/**
+ * The inference engine's settings. src/config.ts spreads `INFERENCE_ENV` into its schema and
+ * calls `inferenceConfigFrom`, so the environment is still parsed once, with one error format.
+ */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes'].includes(v));
+
+export const INFERENCE_ENV = {
+  /** Worker threads; default one per core (or one per listed GPU device). */
+  INFERENCE_WORKERS: int(1, 256).optional(),
+  /** Devices workers run on, e.g. `cpu`, `webgpu:0`, `cuda:0,cuda:1` (worker i takes i mod n). */
+  INFERENCE_DEVICES: z
+    .string()
+    .default('cpu')
+    .superRefine((v, ctx) => {
+      try {
+        parseDevices(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  /** Run a worker on CPU when its device's provider cannot start (otherwise start fails). */
+  INFERENCE_DEVICE_FALLBACK: flag(false),
+  /** onnxruntime intra-op threads per session; default cores / workers (at least 1). */
+  INFERENCE_INTRA_OP_THREADS: int(1, 256).optional(),
+  INFERENCE_SESSION_CACHE_MAX: int(1, 10_000).default(16),
+  INFERENCE_SESSION_CACHE_MAX_MB: int(1, 1_000_000).default(2048),
+  INFERENCE_BATCHING: flag(true),
+  INFERENCE_MAX_BATCH_SIZE: int(1, 65_536).default(32),
+  /** How long a request may wait for others to batch with; 0: only what queues while busy. */
+  INFERENCE_MAX_QUEUE_DELAY_MS: int(0, 10_000).default(0),
+  INFERENCE_MAX_QUEUE: int(1, 1_000_000).default(256),
+  INFERENCE_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
+  INFERENCE_MAX_REQUEST_BYTES: int(1, 2 ** 31 - 1).default(16 * 2 ** 20),
+  INFERENCE_WORKER_MAX_HEAP_MB: int(16, 65_536).default(512),
+  /** `eager`: workers start with the process (a bad device fails the start); `lazy`: on first use. */
+  INFERENCE_START: z.enum(['eager', 'lazy']).default('eager'),
+};
+
+export type InferenceSettings = {
+  inference: {
+    workers: number;
+    devices: DeviceSpec[];
+    deviceFallback: boolean;
+    intraOpNumThreads: number;
+    sessionCache: { maxEntries: number; maxBytes: number };
+    batching: { enabled: boolean; maxBatchSize: number; maxQueueDelayMs: number };
+    maxQueuePerVersion: number;
+    timeoutMs: number;
+    maxRequestBytes: number;
+    workerMaxHeapMb: number;
+    start: 'eager' | 'lazy';
+  };
+};
+
+type InferenceEnv = z.output<z.ZodObject<typeof INFERENCE_ENV>>;
+
+export function inferenceConfigFrom(e: InferenceEnv, cores = availableParallelism()): InferenceSettings {
+  const devices = parseDevices(e.INFERENCE_DEVICES);
+  const allCpu = devices.every((d) => d.kind === 'cpu');
+  const workers = e.INFERENCE_WORKERS ?? (allCpu ? cores : devices.length);
+  return {
+    inference: {
+      workers,
+      devices,
+      deviceFallback: e.INFERENCE_DEVICE_FALLBACK,
+      // workers × threads ≈ cores: more would make the workers' onnxruntime pools fight.
+      intraOpNumThreads: e.INFERENCE_INTRA_OP_THREADS ?? Math.max(1, Math.floor(cores / workers)),
+      sessionCache: { maxEntries: e.INFERENCE_SESSION_CACHE_MAX, maxBytes: e.INFERENCE_SESSION_CACHE_MAX_MB * 2 ** 20 },
+      batching: {
+        enabled: e.INFERENCE_BATCHING,
+        maxBatchSize: e.INFERENCE_MAX_BATCH_SIZE,
+        maxQueueDelayMs: e.INFERENCE_MAX_QUEUE_DELAY_MS,
+      },
+      maxQueuePerVersion: e.INFERENCE_MAX_QUEUE,
+      timeoutMs: e.INFERENCE_TIMEOUT_MS,
+      maxRequestBytes: e.INFERENCE_MAX_REQUEST_BYTES,
+      workerMaxHeapMb: e.INFERENCE_WORKER_MAX_HEAP_MB,
+      start: e.INFERENCE_START,
+    },
+  };
+}
+
+/** Defaults, for code that builds services without a full config (schema emission, unit tests). */
+export function defaultInferenceSettings(): InferenceSettings {
+  return inferenceConfigFrom(z.object(INFERENCE_ENV).parse({}));
+}

@@ -1,0 +1,200 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuthFailure, forbidden } from '../auth/auth.errors.js';
+import { requireUser } from '../auth/caller-guards.js';
+import type { Metering } from '../billing/metering.types.js';
+import { ApiKeyScope, ModelVersionStatus, PredictionMode, PredictionStatus } from '../entities/enums.js';
+import { ModelVersion } from '../entities/model-version.entity.js';
+import { Model } from '../entities/model.entity.js';
+import { Prediction } from '../entities/prediction.entity.js';
+import { failureReason } from '../inference/inference.errors.js';
+import type { InferencePool, PoolVersion, RunResult } from '../inference/inference-pool.js';
+import {
+  encodeOutput,
+  type OutputEncoding,
+  type TensorInputLike,
+  type TensorOutputJson,
+} from '../inference/tensor-codec.js';
+import { validateAndDecodeInputs } from '../inference/tensor-validation.js';
+import { AppError, ErrorCode, notFound } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { ServiceContext } from '../shared/service-context.js';
+import type { ModelStorage } from '../storage/model-storage.js';
+import { predictionErrors } from './prediction.errors.js';
+
+export type PredictionDeps = {
+  /** The inference engine (the worker pool). */
+  engine: Pick<InferencePool, 'run' | 'warm'>;
+  storage: ModelStorage;
+  metering: Metering;
+  logger: Pick<Logger, 'error' | 'warn'>;
+  limits: { maxRequestBytes: number; timeoutMs: number };
+};
+
+export type PredictArgs = {
+  modelId: string;
+  /** A version string (e.g. "1.2.0"), or absent for the model's default version. */
+  version?: string | null;
+  inputs: readonly TensorInputLike[];
+  outputEncoding?: OutputEncoding | null;
+};
+
+export type PredictResult = { outputs: TensorOutputJson[]; inferenceTimeMs: number; prediction: Prediction };
+
+// The entity's enum property is typed with MikroORM's default-value brand; compare plain enums.
+const statusOf = (v: ModelVersion) => v.status as ModelVersionStatus;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Synchronous predictions: check who may run what, validate the tensors against the version's
+ * stored signature, run them in the inference pool, and record the outcome — SUCCEEDED with its
+ * usage record and the model's counter in one transaction, or FAILED with the reason.
+ */
+export class PredictionService {
+  /** Storage path per version id: resolving it is cheap, but not free for remote stores. */
+  private readonly paths = new Map<string, string>();
+
+  constructor(private readonly deps: PredictionDeps) {}
+
+  /**
+   * Runs one prediction and waits for it.
+   *
+   * @throws AppError UNAUTHENTICATED / FORBIDDEN (API key without `predict`), NOT_FOUND,
+   *   BAD_USER_INPUT (version not runnable, tensors not matching the signature, the model failing
+   *   on them), PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, SERVICE_UNAVAILABLE (retryable: overload,
+   *   timeout, worker lost).
+   */
+  async predict(ctx: ServiceContext, args: PredictArgs): Promise<PredictResult> {
+    const caller = requireUser(ctx.caller);
+    if (caller.apiKeyId && !caller.scopes?.includes(ApiKeyScope.PREDICT)) {
+      throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: [ApiKeyScope.PREDICT] });
+    }
+    const { model, version } = await this.resolveVersion(ctx.em, args.modelId, args.version ?? null);
+    // Tensors before quota: a malformed request costs no billing query.
+    const { tensors } = validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
+    await this.deps.metering.assertMayRun(ctx.em, caller.userId, model);
+
+    const startedAt = new Date();
+    let run: RunResult;
+    try {
+      run = await this.deps.engine.run(await this.poolVersion(version), tensors, {
+        timeoutMs: this.deps.limits.timeoutMs,
+      });
+    } catch (err) {
+      await this.recordFailure(ctx.em, { caller, model, version, startedAt, err });
+      throw err;
+    }
+    const completedAt = new Date();
+    const prediction = await ctx.em.transactional(async (em) => {
+      const p = em.create(Prediction, {
+        user: caller.userId,
+        apiKey: caller.apiKeyId ?? null,
+        model: model.id,
+        version: version.id,
+        mode: PredictionMode.SYNC,
+        status: PredictionStatus.SUCCEEDED,
+        // Synchronous predictions keep no tensors: the caller has them, and they can be large.
+        inputs: null,
+        outputs: null,
+        device: run.device,
+        batchSize: run.batchSize,
+        startedAt,
+        completedAt,
+        queueTimeMs: run.queueTimeMs,
+        inferenceTimeMs: run.inferenceTimeMs,
+        currency: model.currency,
+        createdAt: startedAt,
+      });
+      await em.flush();
+      await this.deps.metering.meter(em, p);
+      // Atomic in SQL: concurrent predictions must not lose increments (a read-modify-write would).
+      await em.execute('update models set prediction_count = prediction_count + 1 where id = ?', [model.id]);
+      return p;
+    });
+    const encoding = args.outputEncoding ?? 'JSON';
+    return {
+      outputs: run.outputs.map((o) => encodeOutput(o, encoding)),
+      inferenceTimeMs: run.inferenceTimeMs,
+      prediction,
+    };
+  }
+
+  /**
+   * Loads and warms a version in every inference worker, so its first prediction does not pay
+   * for the load. Publishing calls it when a version becomes READY; a warm-up run that fails on
+   * the synthetic input is returned (and worth logging), not thrown.
+   *
+   * @throws AppError (reason MODEL_LOAD_FAILED) when the file does not load in onnxruntime.
+   */
+  async warmVersion(version: ModelVersion): Promise<{ warmupError?: string }> {
+    return this.deps.engine.warm(await this.poolVersion(version));
+  }
+
+  private async resolveVersion(em: EntityManager, modelId: string, pinned: string | null) {
+    if (!UUID.test(modelId)) throw notFound('Model');
+    const model = await em.findOne(Model, { id: modelId, deletedAt: null }, { populate: ['defaultVersion'] });
+    if (!model) throw notFound('Model');
+    let version: ModelVersion | null;
+    if (pinned !== null) {
+      version = await em.findOne(ModelVersion, { model: model.id, version: pinned });
+      if (!version) throw notFound(`Version ${pinned} of this model`);
+      const status = statusOf(version);
+      // A deprecated version still runs for callers who pin it: that is what pinning is for.
+      if (status !== ModelVersionStatus.READY && status !== ModelVersionStatus.DEPRECATED) {
+        throw predictionErrors.versionNotReady(version.version, status);
+      }
+    } else {
+      version = model.defaultVersion ?? null;
+      if (!version) throw predictionErrors.noDefaultVersion();
+      const status = statusOf(version);
+      if (status === ModelVersionStatus.DEPRECATED) throw predictionErrors.defaultDeprecated(version.version);
+      if (status !== ModelVersionStatus.READY) throw predictionErrors.versionNotReady(version.version, status);
+    }
+    return { model, version };
+  }
+
+  private async poolVersion(v: ModelVersion): Promise<PoolVersion> {
+    let path = this.paths.get(v.id);
+    if (!path) {
+      path = await this.deps.storage.localPath(v.storageKey);
+      this.paths.set(v.id, path);
+    }
+    return { id: v.id, path, sizeBytes: v.sizeBytes, inputs: v.inputs, outputs: v.outputs, batching: v.batching };
+  }
+
+  /** A run that failed is still a prediction the consumer asked for: recorded FAILED, never billed. */
+  private async recordFailure(
+    em: EntityManager,
+    f: {
+      caller: { userId: string; apiKeyId?: string };
+      model: Model;
+      version: ModelVersion;
+      startedAt: Date;
+      err: unknown;
+    },
+  ): Promise<void> {
+    const known = f.err instanceof AppError;
+    try {
+      em.create(Prediction, {
+        user: f.caller.userId,
+        apiKey: f.caller.apiKeyId ?? null,
+        model: f.model.id,
+        version: f.version.id,
+        mode: PredictionMode.SYNC,
+        status: PredictionStatus.FAILED,
+        inputs: null,
+        outputs: null,
+        errorCode: failureReason(f.err) ?? (known ? (f.err as AppError).code : ErrorCode.INTERNAL_SERVER_ERROR),
+        errorMessage: known ? (f.err as AppError).message : 'internal error',
+        startedAt: f.startedAt,
+        completedAt: new Date(),
+        currency: f.model.currency,
+        createdAt: f.startedAt,
+      });
+      await em.flush();
+    } catch (writeErr) {
+      // The caller gets the inference error either way; losing the FAILED row is logged.
+      this.deps.logger.error({ err: writeErr }, 'could not record a failed prediction');
+    }
+  }
+}

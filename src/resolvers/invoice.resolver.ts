@@ -1,0 +1,91 @@
+import DataLoader from 'dataloader';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { formatInvoiceNumber } from '../billing/invoice-number.js';
+import type { InvoiceService } from '../billing/invoice.service.js';
+import { formatMoney } from '../billing/money.js';
+import { ApiKeyScope, Role } from '../entities/enums.js';
+import type { InvoiceLine } from '../entities/invoice-line.entity.js';
+import type { Invoice } from '../entities/invoice.entity.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { InvoiceConnection, InvoiceLineType, InvoiceType } from './types/invoice.type.js';
+import { PageArgs } from './types/page.args.js';
+
+/** What the root fields hand to `Invoice`'s field resolvers: the view plus the row's currency. */
+type InvoiceView = Omit<InvoiceType, 'lines'>;
+
+function present(i: Invoice): InvoiceView {
+  const money = (amount: string) => ({ amount: formatMoney(amount), currency: i.currency });
+  return {
+    id: i.id,
+    number: formatInvoiceNumber(i.number, i.periodStart),
+    periodStart: i.periodStart,
+    periodEnd: i.periodEnd,
+    status: i.status,
+    subtotal: money(i.subtotal),
+    total: money(i.total),
+    currency: i.currency,
+    hostedInvoiceUrl: i.hostedInvoiceUrl ?? null,
+    sentToStripe: i.sentToStripe,
+    dueAt: i.dueAt ?? null,
+    createdAt: i.createdAt,
+    paidAt: i.paidAt ?? null,
+  };
+}
+
+/** Per-request line loaders (a page of invoices costs one query for all their lines). */
+const lineLoaders = new WeakMap<GraphQLContext, DataLoader<string, InvoiceLine[]>>();
+
+@Resolver(() => InvoiceType)
+export class InvoiceResolver {
+  constructor(private readonly invoiceService: InvoiceService) {}
+
+  @Authorized(ApiKeyScope.BILLING_READ)
+  @Query(() => InvoiceConnection, { description: "The caller's invoices, newest first." })
+  async invoices(@Ctx() ctx: GraphQLContext, @Args() page: PageArgs) {
+    const result = await this.invoiceService.list(ctx, { first: page.first, after: page.after });
+    return {
+      ...result,
+      edges: result.edges.map((e) => ({ cursor: e.cursor, node: present(e.node) })),
+      totalCount: result.totalCount,
+    };
+  }
+
+  @Authorized(ApiKeyScope.BILLING_READ)
+  @Query(() => InvoiceType, { description: 'One of the caller’s invoices (admins: anyone’s).' })
+  async invoice(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string): Promise<InvoiceView> {
+    return present(await this.invoiceService.get(ctx, id));
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => [InvoiceType], {
+    description:
+      'Builds the invoices of the month starting at `periodStart` (00:00 UTC on the 1st) and sends them to Stripe when configured. Idempotent: running it again returns the same invoices and only retries unsent ones.',
+  })
+  async closeBillingPeriod(@Ctx() ctx: GraphQLContext, @Arg('periodStart', () => Date) periodStart: Date) {
+    return (await this.invoiceService.closeBillingPeriod(ctx, periodStart)).map(present);
+  }
+
+  @FieldResolver(() => [InvoiceLineType])
+  async lines(@Root() invoice: InvoiceView, @Ctx() ctx: GraphQLContext): Promise<InvoiceLineType[]> {
+    let loader = lineLoaders.get(ctx);
+    if (!loader) {
+      loader = new DataLoader(async (ids: readonly string[]) => {
+        const rows = await this.invoiceService.linesOf(ctx.em, [...ids]);
+        return ids.map((id) => rows.filter((l) => l.invoice.id === id));
+      });
+      lineLoaders.set(ctx, loader);
+    }
+    const money = (amount: string) => ({ amount: formatMoney(amount), currency: invoice.currency });
+    return (await loader.load(invoice.id)).map((l) => ({
+      id: l.id,
+      modelId: l.model.id,
+      versionId: l.version.id,
+      description: l.description,
+      requests: l.requests,
+      freeRequests: l.freeRequests,
+      billableRequests: l.billableRequests,
+      unitPrice: money(l.unitPrice),
+      amount: money(l.amount),
+    }));
+  }
+}

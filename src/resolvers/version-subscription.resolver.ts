@@ -1,0 +1,50 @@
+import type { GraphQLSchema } from 'graphql';
+import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import type { VersionService } from '../catalog/version.service.js';
+import { ModelVersion } from '../entities/model-version.entity.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { notFound } from '../shared/errors.js';
+import type { TopicPayloads } from '../subscriptions/topics.js';
+import { ModelVersionType } from './types/model-version.type.js';
+
+/**
+ * type-graphql calls a `subscribe` function without a resolver instance, so the service is
+ * found through the schema the operation runs on: each app registers its own (no globals
+ * shared between apps in one process).
+ */
+const servicesBySchema = new WeakMap<GraphQLSchema, VersionService>();
+
+export function registerVersionSubscriptions(schema: GraphQLSchema, versions: VersionService): void {
+  servicesBySchema.set(schema, versions);
+}
+
+type Payload = TopicPayloads['MODEL_VERSION_STATUS_CHANGED'];
+
+@Resolver(() => ModelVersionType)
+export class VersionSubscriptionResolver {
+  @Subscription(() => ModelVersionType, {
+    description:
+      "Status changes of a model's versions (PROCESSING, READY, FAILED, DEPRECATED). Owners and admins see every " +
+      'change; others see versions becoming READY on public models.',
+    // Our own iterator rather than type-graphql's topics/filter: its `return()` reaches the
+    // pub/sub unsubscribe directly (see src/subscriptions/event-bus.ts).
+    subscribe: ({ args, context, info }: SubscribeResolverData<unknown, { modelId: string }, GraphQLContext>) => {
+      const versions = servicesBySchema.get(info.schema);
+      if (!versions) throw new Error('version subscriptions are not registered for this schema');
+      return versions.statusEvents(context, String(args.modelId));
+    },
+  })
+  async modelVersionStatusChanged(
+    @Root() event: Payload,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('modelId', () => ID) _modelId: string,
+  ): Promise<ModelVersion> {
+    // One subscription lives for many events: read each with a fresh fork and fresh loader
+    // entries, or the operation's identity map and DataLoader caches would replay old state.
+    ctx.loaders.model.clear(event.modelId);
+    ctx.loaders.version.clear(event.versionId);
+    const version = await ctx.em.fork().findOne(ModelVersion, { id: event.versionId });
+    if (!version) throw notFound('Model version');
+    return version;
+  }
+}

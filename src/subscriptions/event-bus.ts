@@ -1,0 +1,94 @@
+import { PubSub as InMemoryPubSub, type PubSubEngine } from 'graphql-subscriptions';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+import type { PubSub as TypeGraphQLPubSub } from 'type-graphql';
+import { channelOf, type Topic, type TopicPayloads } from './topics.js';
+
+/**
+ * The typed pub/sub seam: in-memory in one process, Redis when REDIS_URL is set, so that an
+ * event published by any replica (or worker) reaches subscribers on every replica.
+ * Publish only after the transaction that made the event true has committed.
+ */
+export interface EventBus {
+  publish<T extends Topic>(topic: T, key: string, payload: TopicPayloads[T]): Promise<void>;
+  /**
+   * Events of one topic for one key. Calling `return()` on the iterator (graphql-ws does when a
+   * client stops the subscription or disconnects) unsubscribes at once.
+   */
+  subscribe<T extends Topic>(topic: T, key: string): AsyncIterableIterator<TopicPayloads[T]>;
+  /** type-graphql's PubSub shape over the same engine, for `buildSchema({ pubSub })`. */
+  readonly typeGraphQL: TypeGraphQLPubSub;
+  close(): Promise<void>;
+}
+
+class EngineEventBus implements EventBus {
+  readonly typeGraphQL: TypeGraphQLPubSub;
+
+  constructor(
+    private readonly engine: PubSubEngine,
+    private readonly prefix: string,
+    private readonly onClose: () => Promise<void>,
+  ) {
+    this.typeGraphQL = {
+      publish: (routingKey, ...args) => void engine.publish(`${prefix}${routingKey}`, args[0]),
+      subscribe: (routingKey, dynamicId) =>
+        engine.asyncIterableIterator(
+          dynamicId === undefined ? `${prefix}${routingKey}` : `${prefix}${routingKey}:${String(dynamicId)}`,
+        ),
+    };
+  }
+
+  publish<T extends Topic>(topic: T, key: string, payload: TopicPayloads[T]): Promise<void> {
+    return this.engine.publish(channelOf(this.prefix, topic, key), payload);
+  }
+
+  subscribe<T extends Topic>(topic: T, key: string): AsyncIterableIterator<TopicPayloads[T]> {
+    // graphql-subscriptions v3's iterator subscribes lazily and its return() runs unsubscribe on
+    // the engine (for Redis: UNSUBSCRIBE once the channel's last listener leaves).
+    return this.engine.asyncIterableIterator<TopicPayloads[T]>(channelOf(this.prefix, topic, key));
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
+
+export function createEventBus(options: { redisUrl?: string; prefix: string }): EventBus {
+  if (!options.redisUrl) return new EngineEventBus(new InMemoryPubSub(), options.prefix, async () => {});
+  // Two connections: a Redis connection in subscriber mode can run no other commands.
+  const publisher = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const subscriber = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
+  const engine = new RedisPubSub({ publisher, subscriber });
+  return new EngineEventBus(engine, options.prefix, async () => {
+    await engine.close();
+  });
+}
+
+/**
+ * Keeps the events of `source` that pass `keep`, and — unlike an async generator, whose
+ * `return()` waits for a pending `next()` — forwards `return()` to the source immediately, so an
+ * unsubscribing client never leaves a listener behind (OpenCTI#16402, mercurius#1120).
+ */
+export function filterEvents<T>(
+  source: AsyncIterableIterator<T>,
+  keep: (event: T) => boolean | Promise<boolean>,
+): AsyncIterableIterator<T> {
+  const iterator: AsyncIterableIterator<T> = {
+    async next() {
+      for (;;) {
+        const result = await source.next();
+        if (result.done || (await keep(result.value))) return result;
+      }
+    },
+    return() {
+      return source.return ? source.return() : Promise.resolve({ done: true, value: undefined });
+    },
+    throw(error?: unknown) {
+      return source.throw ? source.throw(error) : Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

@@ -1,0 +1,24 @@
+import type { ModelVersionStatus } from '../entities/enums.js';
+
+/**
+ * Every pub/sub topic and the payload it carries, in one place. Payloads stay small and
+ * primitive (ids, statuses, ISO timestamps): they cross Redis as JSON, and subscribers load
+ * whatever else they show from the database with their own EntityManager fork.
+ */
+export type TopicPayloads = {
+  /** A model version's validation progressed (PROCESSING → READY/FAILED) or it was deprecated. */
+  MODEL_VERSION_STATUS_CHANGED: {
+    modelId: string;
+    versionId: string;
+    status: ModelVersionStatus;
+    /** When the change was committed (ISO 8601, UTC). */
+    at: string;
+  };
+};
+
+export type Topic = keyof TopicPayloads;
+
+/** The channel a topic's events travel on, one per key (e.g. per model), under a prefix. */
+export function channelOf(prefix: string, topic: Topic, key: string): string {
+  return `${prefix}${topic}:${key}`;
+}
