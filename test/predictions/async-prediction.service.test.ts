@@ -1,0 +1,171 @@
+// The asynchronous prediction path without GraphQL: the row, the queue, a worker, the events,
+// cancel, deadlines, idempotency, the sweeper and duplicate execution, against a real database,
+// the real worker pool and real metering. The queue is the in-process one here; the BullMQ one
+// passes the same contract (test/jobs/job-queue.contract.test.ts).
+import { pino } from 'pino';
+import { PredictionStatus, Role } from '../../src/entities/enums.js';
+import { Prediction } from '../../src/entities/prediction.entity.js';
+import { UsageRecord } from '../../src/entities/usage-record.entity.js';
+import type { User } from '../../src/entities/user.entity.js';
+import { MemoryJobQueue } from '../../src/jobs/memory-job-queue.js';
+import {
+  AsyncPredictionService,
+  type PredictionEvent,
+  type PredictionJob,
+} from '../../src/predictions/async-prediction.service.js';
+import { VersionPaths } from '../../src/predictions/runnable-version.js';
+import type { Caller } from '../../src/shared/caller.js';
+import { AppError } from '../../src/shared/errors.js';
+import { WebhookAllowList } from '../../src/webhooks/webhook-target.js';
+import { Factory } from '../support/factories.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+import { storedVersion } from './prediction-fixtures.js';
+
+let server: TestServer;
+let f: Factory;
+let consumer: User;
+let other: User;
+let modelId: string;
+const X = { name: 'x', dtype: 'float32', shape: [1, 4], data: [-1, 0, 1, 2] };
+
+beforeAll(async () => {
+  server = await startTestServer();
+  f = new Factory(server.app);
+  const publisher = await f.user({ role: Role.PUBLISHER });
+  consumer = await f.user();
+  other = await f.user();
+  const model = await f.model(publisher, { pricePerRequest: '0.0100000000' });
+  await storedVersion(server.app, model, 'elementwise', { version: '1.0.0' });
+  modelId = model.id;
+}, 60_000);
+afterAll(async () => server?.close());
+
+const callerOf = (u: User): Caller => ({ kind: 'user', userId: u.id, role: u.role });
+const ctx = (u: User) => ({ em: server.app.db.orm.em.fork(), caller: callerOf(u) });
+
+function makeService(queue = new MemoryJobQueue<PredictionJob>('predictions')) {
+  const events: PredictionEvent[] = [];
+  const service = new AsyncPredictionService({
+    engine: server.app.inference,
+    paths: new VersionPaths(server.app.storage),
+    metering: server.app.services.billing.metering,
+    queue,
+    fork: () => server.app.db.orm.em.fork(),
+    publish: async (e) => void events.push(e),
+    webhookAllow: new WebhookAllowList([]),
+    logger: pino({ level: 'silent' }),
+    limits: { maxRequestBytes: 1 << 20, timeoutMs: 30_000, attempts: 3, backoffMs: 10 },
+  });
+  return { service, queue, events };
+}
+
+async function until(check: () => Promise<boolean> | boolean, what: string) {
+  const end = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const row = (id: string) => server.app.db.orm.em.fork().findOneOrFail(Prediction, { id }, { populate: ['outputs'] });
+const usageOf = (id: string) => server.app.db.orm.em.fork().count(UsageRecord, { prediction: id });
+
+it('runs a queued job on a worker: QUEUED, RUNNING, SUCCEEDED in order, billed once', async () => {
+  const { service, queue, events } = makeService();
+  const p = await service.create(ctx(consumer), { modelId, inputs: [X] });
+  expect(p.status).toBe(PredictionStatus.QUEUED);
+  expect(await service.queuePosition(server.app.db.orm.em.fork(), p)).toBeGreaterThanOrEqual(1);
+  service.startWorker(2);
+  await until(async () => (await row(p.id)).status === 'SUCCEEDED', 'SUCCEEDED');
+  const done = await row(p.id);
+  expect(done.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: [1, 4], data: [0, 1, 3, 5], b64: null }]);
+  expect(done.startedAt).toBeInstanceOf(Date);
+  expect(done.completedAt).toBeInstanceOf(Date);
+  expect(done.cost).toBe('0.0100000000');
+  expect(await usageOf(p.id)).toBe(1);
+  expect(events.filter((e) => e.predictionId === p.id).map((e) => e.status)).toEqual([
+    'QUEUED',
+    'RUNNING',
+    'SUCCEEDED',
+  ]);
+
+  // The queue delivering the job again (a stalled worker's job run twice) changes nothing.
+  await service.execute({ id: p.id, data: { predictionId: p.id }, attempt: 2, maxAttempts: 3 });
+  expect(await usageOf(p.id)).toBe(1);
+  await queue.close();
+});
+
+it('returns the same job for a retried idempotency key, also when the retries race', async () => {
+  const { service, queue } = makeService();
+  const first = await service.create(ctx(consumer), { modelId, inputs: [X], idempotencyKey: 'retry-me' });
+  const again = await service.create(ctx(consumer), { modelId, inputs: [X], idempotencyKey: 'retry-me' });
+  expect(again.id).toBe(first.id);
+  const raced = await Promise.all(
+    Array.from({ length: 5 }, () => service.create(ctx(consumer), { modelId, inputs: [X], idempotencyKey: 'race' })),
+  );
+  expect(new Set(raced.map((r) => r.id)).size).toBe(1);
+  // Keys are per user: another user's identical key is another job.
+  const theirs = await service.create(ctx(other), { modelId, inputs: [X], idempotencyKey: 'race' });
+  expect(theirs.id).not.toBe(raced[0].id);
+  await queue.close();
+});
+
+it('cancels a queued job: it leaves the queue, never runs and is never billed', async () => {
+  const { service, queue, events } = makeService();
+  const p = await service.create(ctx(consumer), { modelId, inputs: [X] });
+  expect(await queue.has(p.id)).toBe(true);
+  const canceled = await service.cancel(ctx(consumer), p.id);
+  expect(canceled.status).toBe(PredictionStatus.CANCELED);
+  expect(await queue.has(p.id)).toBe(false);
+  await service.execute({ id: p.id, data: { predictionId: p.id }, attempt: 1, maxAttempts: 3 });
+  expect((await row(p.id)).status).toBe(PredictionStatus.CANCELED);
+  expect(await usageOf(p.id)).toBe(0);
+  expect(events.filter((e) => e.predictionId === p.id).map((e) => e.status)).toEqual(['QUEUED', 'CANCELED']);
+  await queue.close();
+});
+
+it('cancels a job whose deadline passes before it starts (sweeper), with the reason', async () => {
+  const { service, queue } = makeService();
+  const p = await service.create(ctx(consumer), { modelId, inputs: [X], deadline: new Date(Date.now() + 150) });
+  await new Promise((r) => setTimeout(r, 250));
+  const swept = await service.sweep(0);
+  expect(swept.expired).toBeGreaterThanOrEqual(1);
+  const done = await row(p.id);
+  expect(done.status).toBe(PredictionStatus.CANCELED);
+  expect(done.errorCode).toBe('DEADLINE_EXCEEDED');
+  await queue.close();
+});
+
+it('re-enqueues a QUEUED job the queue has lost, and it then runs', async () => {
+  const lost = makeService();
+  const p = await lost.service.create(ctx(consumer), { modelId, inputs: [X] });
+  await lost.queue.close(); // the process that held it is gone
+  const { service, queue } = makeService(); // a fresh process with an empty queue
+  expect(await queue.has(p.id)).toBe(false);
+  const swept = await service.sweep(0);
+  expect(swept.requeued).toBeGreaterThanOrEqual(1);
+  service.startWorker(1);
+  await until(async () => (await row(p.id)).status === 'SUCCEEDED', 'swept job to succeed');
+  expect(await usageOf(p.id)).toBe(1);
+  await queue.close();
+});
+
+it('refuses bad requests before anything is stored, and hides other users’ jobs', async () => {
+  const { service, queue } = makeService();
+  const before = await server.app.db.orm.em.fork().count(Prediction, { user: consumer.id });
+  const bad = await service
+    .create(ctx(consumer), { modelId, inputs: [{ ...X, shape: [1, 5] }] })
+    .catch((e: unknown) => e as AppError);
+  expect(bad).toBeInstanceOf(AppError);
+  expect((bad as AppError).code).toBe('BAD_USER_INPUT');
+  const ssrf = await service
+    .create(ctx(consumer), { modelId, inputs: [X], webhookUrl: 'http://169.254.169.254/latest' })
+    .catch((e: unknown) => e as AppError);
+  expect((ssrf as AppError).code).toBe('BAD_USER_INPUT');
+  expect(await server.app.db.orm.em.fork().count(Prediction, { user: consumer.id })).toBe(before);
+
+  const mine = await service.create(ctx(consumer), { modelId, inputs: [X] });
+  await expect(service.get(ctx(other), mine.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  await expect(service.cancel(ctx(other), mine.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  await queue.close();
+});
