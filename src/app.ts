@@ -52,7 +52,8 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     const events = createEventBus({ redisUrl: config.redisUrl, prefix: config.pubSubPrefix });
     const validator = new WorkerThreadModelValidator();
     const poolOptions = { ...config.inference, logger: logger.child({ component: 'inference' }) };
-    inference = config.inference.start === 'lazy' ? InferencePool.lazy(poolOptions) : await InferencePool.start(poolOptions);
+    inference =
+      config.inference.start === 'lazy' ? InferencePool.lazy(poolOptions) : await InferencePool.start(poolOptions);
     const services = createServices(
       config,
       {
@@ -72,6 +73,12 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       },
     );
     const schema = await createSchema(services, config.maxPageSize);
+    // Uploads whose validation a previous process did not finish; in the background, never
+    // blocking start (a database without migrations yet only logs a warning).
+    services.versions
+      .resumeProcessing()
+      .then((n) => n && logger.info({ versions: n }, 'resumed validation of PROCESSING model versions'))
+      .catch((err: unknown) => logger.warn({ err }, 'could not resume PROCESSING model versions'));
     const redis = config.redisUrl ? createRedis(config.redisUrl, { connectionName: 'mm-app' }) : undefined;
     const rateLimits = createRateLimitPolicy(config.rateLimit, redis, logger);
     return {

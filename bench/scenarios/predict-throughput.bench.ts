@@ -7,7 +7,10 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { buildSchema, print } from 'graphql';
+import type { App } from '../../src/app.js';
 import { Role } from '../../src/entities/enums.js';
+import { ModelVersion } from '../../src/entities/model-version.entity.js';
+import { validateAndDecodeInputs } from '../../src/inference/tensor-validation.js';
 import { PredictDocument } from '../../test/generated/graphql.js';
 import { authHeaders } from '../../test/support/auth.js';
 import { Factory } from '../../test/support/factories.js';
@@ -67,6 +70,17 @@ export const scenario: BenchScenario = {
       log(`batching off: ${connections} connections for ${seconds}s`);
       const off = await load({ url: server.url, body: bodyFor('1.0.1'), headers, connections, seconds });
 
+      // The engine alone, same clients and request, in this process: what the pool can do
+      // without HTTP, GraphQL and the database, to tell where the end-to-end limit lies.
+      const [v100, v101] = await Promise.all(
+        ['1.0.0', '1.0.1'].map((version) =>
+          server.app.db.orm.em.fork().findOneOrFail(ModelVersion, { model: model.id, version }),
+        ),
+      );
+      const engineOn = await engineLoad(server.app, v100, b64, connections, seconds);
+      const engineOff = await engineLoad(server.app, v101, b64, connections, seconds);
+      log(`engine alone: ${engineOn.rps} requests/s batching on, ${engineOff.rps} off`);
+
       const bare = await startBareApollo(first.data!.predict);
       try {
         log(`bare Apollo decoding b64 only: ${connections} connections for ${seconds}s`);
@@ -81,6 +95,8 @@ export const scenario: BenchScenario = {
             'batching off p50 / p99 ms': `${off.p50Ms} / ${off.p99Ms}`,
             'bare apollo requests/s': baseline.rps,
             'bare apollo p50 / p99 ms': `${baseline.p50Ms} / ${baseline.p99Ms}`,
+            'engine alone requests/s (batching on / off)': `${engineOn.rps} / ${engineOff.rps}`,
+            'engine alone mean batch size (on)': engineOn.meanBatch,
             'speed-up batching on / off': round(on.rps / Math.max(1, off.rps), 3),
             'throughput ratio batching on / bare': ratio,
             'failed requests (on, off, bare)': `${on.failed}, ${off.failed}, ${baseline.failed}`,
@@ -105,6 +121,33 @@ export const scenario: BenchScenario = {
     }
   },
 };
+
+/** `connections` loops calling validate + pool.run for `seconds`; requests per second. */
+async function engineLoad(app: App, version: ModelVersion, b64: string, connections: number, seconds: number) {
+  const poolVersion = {
+    id: version.id,
+    path: await app.storage.localPath(version.storageKey),
+    sizeBytes: version.sizeBytes,
+    inputs: version.inputs,
+    outputs: version.outputs,
+    batching: version.batching,
+  };
+  const input = [{ name: 'input', dtype: 'float32', shape: [1, 1024], b64 }];
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  let batches = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        const { tensors } = validateAndDecodeInputs(input, version.inputs, { maxRequestBytes: 1 << 20 });
+        const r = await app.inference.run(poolVersion, tensors);
+        done++;
+        batches += r.batchSize;
+      }
+    }),
+  );
+  return { rps: Math.round(done / seconds), meanBatch: round(batches / Math.max(1, done), 2) };
+}
 
 /** Apollo Server over the committed SDL; `predict` decodes the b64 inputs and returns `answer`. */
 async function startBareApollo(answer: unknown) {

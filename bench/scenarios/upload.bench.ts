@@ -46,12 +46,20 @@ function rssSampler() {
  * A GraphQL multipart request (operations, map, file) streamed with node:http, so the client
  * never holds the file either and the RSS figure is the server's doing.
  */
-export function streamUpload(url: string, headers: Record<string, string>, variables: Record<string, unknown>, sizeMb: number) {
+function streamUpload(
+  url: string,
+  headers: Record<string, string>,
+  variables: Record<string, unknown>,
+  sizeMb: number,
+) {
   const boundary = `----bench${randomUUID()}`;
   const part = (name: string, value: string) =>
     `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   const head =
-    part('operations', JSON.stringify({ query: print(UploadModelVersionDocument), variables: { ...variables, file: null } })) +
+    part(
+      'operations',
+      JSON.stringify({ query: print(UploadModelVersionDocument), variables: { ...variables, file: null } }),
+    ) +
     part('map', JSON.stringify({ 0: ['variables.file'] })) +
     `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="big.onnx"\r\nContent-Type: application/octet-stream\r\n\r\n`;
   const tail = `\r\n--${boundary}--\r\n`;
@@ -60,7 +68,11 @@ export function streamUpload(url: string, headers: Record<string, string>, varia
       url,
       {
         method: 'POST',
-        headers: { ...headers, 'apollo-require-preflight': 'true', 'content-type': `multipart/form-data; boundary=${boundary}` },
+        headers: {
+          ...headers,
+          'apollo-require-preflight': 'true',
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+        },
       },
       (res) => {
         let body = '';
@@ -154,9 +166,13 @@ export const scenario: BenchScenario = {
       const res = await streamUpload(server.url, headers, { modelId, version: '1.0.0' }, sizeMb);
       const seconds = (performance.now() - started) / 1000;
       const peak = sampler.stop();
-      const parsed = JSON.parse(res.body) as { data?: { uploadModelVersion?: { id: string; sizeBytes: number } }; errors?: unknown };
+      const parsed = JSON.parse(res.body) as {
+        data?: { uploadModelVersion?: { id: string; sizeBytes: number } };
+        errors?: unknown;
+      };
       if (!parsed.data?.uploadModelVersion) throw new Error(`upload failed (${res.status}): ${res.body.slice(0, 500)}`);
-      if (parsed.data.uploadModelVersion.sizeBytes !== sizeMb * MB) throw new Error('stored size differs from the upload');
+      if (parsed.data.uploadModelVersion.sizeBytes !== sizeMb * MB)
+        throw new Error('stored size differs from the upload');
       await server.app.services.versions.whenValidated(parsed.data.uploadModelVersion.id);
 
       const mbps = round(sizeMb / seconds, 1);
@@ -175,8 +191,18 @@ export const scenario: BenchScenario = {
           'peak RSS growth MiB': growthMb,
         },
         targets: [
-          { name: 'peak RSS growth while uploading (MiB)', value: growthMb, target: `< ${sizeMb / 2} (streams, does not buffer)`, pass: growthMb < sizeMb / 2 },
-          { name: 'upload throughput / baseline', value: round(mbps / baseMbps, 3), target: '>= 0.33', pass: mbps / baseMbps >= 0.33 },
+          {
+            name: 'peak RSS growth while uploading (MiB)',
+            value: growthMb,
+            target: `< ${sizeMb / 2} (streams, does not buffer)`,
+            pass: growthMb < sizeMb / 2,
+          },
+          {
+            name: 'upload throughput / baseline',
+            value: round(mbps / baseMbps, 3),
+            target: '>= 0.33',
+            pass: mbps / baseMbps >= 0.33,
+          },
         ],
         notes: [
           'Client and server share this process: the client streams its body from a reused 1 MiB chunk, so RSS growth is the server path (busboy, fs-capacitor temp file, storage write, SHA-256).',

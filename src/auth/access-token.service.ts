@@ -16,6 +16,13 @@ export type AccessTokenClaims = { userId: string; role: Role; expiresAt: Date };
  */
 export class AccessTokenService {
   private keySet?: Promise<JwtKeySet>;
+  /**
+   * Tokens already verified, by their exact text (any change to a token is a different key), so
+   * a client's repeated requests pay for the signature once: bounded, oldest out first, and an
+   * entry is used only until the token's own expiry.
+   */
+  private readonly verified = new Map<string, AccessTokenClaims>();
+  private static readonly CACHE_MAX = 10_000;
 
   constructor(
     private readonly config: AuthConfig['jwt'],
@@ -50,6 +57,21 @@ export class AccessTokenService {
 
   /** Throws UNAUTHENTICATED (reason TOKEN_EXPIRED or INVALID_TOKEN) unless every check passes. */
   async verify(token: string): Promise<AccessTokenClaims> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.expiresAt.getTime() > Date.now()) return hit;
+      this.verified.delete(token);
+      throw unauthenticated(AuthFailure.TOKEN_EXPIRED);
+    }
+    const claims = await this.verifySignatureAndClaims(token);
+    if (this.verified.size >= AccessTokenService.CACHE_MAX) {
+      this.verified.delete(this.verified.keys().next().value as string);
+    }
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private async verifySignatureAndClaims(token: string): Promise<AccessTokenClaims> {
     const keySet = await this.keys();
     let payload: JWTPayload;
     try {

@@ -40,7 +40,12 @@ export class AccountService {
       throw badInput('Choose CONSUMER or PUBLISHER; admins are made by an operator', { field: 'role' });
     }
     assertPasswordPolicy(input.password, { email });
-    const user = ctx.em.create(User, { email, displayName, role, passwordHash: await this.passwords.hash(input.password) });
+    const user = ctx.em.create(User, {
+      email,
+      displayName,
+      role,
+      passwordHash: await this.passwords.hash(input.password),
+    });
     try {
       await ctx.em.flush();
     } catch (err) {
@@ -59,8 +64,7 @@ export class AccountService {
    */
   async login(ctx: ServiceContext, emailInput: string, password: string): Promise<AuthResult> {
     const email = normalizeEmail(emailInput);
-    const user =
-      email.length <= 320 ? await ctx.em.findOne(User, { email }, { populate: ['passwordHash'] }) : null;
+    const user = email.length <= 320 ? await ctx.em.findOne(User, { email }, { populate: ['passwordHash'] }) : null;
     const usable = user && !user.deletedAt ? user : null;
     const ok = await this.passwords.verify(usable?.passwordHash, password.slice(0, PASSWORD_MAX_LENGTH * 4));
     if (!ok || !usable) throw unauthenticated(AuthFailure.INVALID_CREDENTIALS);
@@ -93,4 +97,3 @@ export class AccountService {
     return { accessToken: access.token, expiresAt: access.expiresAt, refreshToken: refresh.token, user };
   }
 }
-

@@ -29,14 +29,22 @@ export type CreateApiKeyInput = { name: string; scopes: string[]; expiresInDays?
 
 /**
  * API keys: `aimpk_` + 32 base62 characters, stored only as a SHA-256 hash with a visible prefix.
- * Authentication is one indexed lookup; `lastUsedAt` is written at most once per key per
+ * Authentication is one indexed lookup (then cached for API_KEY_CACHE_SECONDS); `lastUsedAt` is written at most once per key per
  * API_KEY_LAST_USED_WRITE_SECONDS (the row read for authentication says when it was last
  * written, and an in-process map stops concurrent requests from all writing it).
  */
 export class ApiKeyService {
   private readonly pendingTouches = new Map<string, number>();
+  /**
+   * Verified keys by hash, for API_KEY_CACHE_SECONDS: the lookup is most of an API-key request's
+   * auth cost (bench/scenarios/auth-overhead.bench.ts). Revoking or rotating on this replica
+   * drops the entry at once; other replicas notice within the TTL (0 turns the cache off).
+   */
+  private readonly verified = new Map<string, { caller: ApiKeyCaller; lastUsedAt: number; until: number }>();
 
-  constructor(private readonly config: Pick<AuthConfig, 'apiKeyMaxPerUser' | 'apiKeyLastUsedWriteSeconds'>) {}
+  constructor(
+    private readonly config: Pick<AuthConfig, 'apiKeyMaxPerUser' | 'apiKeyLastUsedWriteSeconds' | 'apiKeyCacheSeconds'>,
+  ) {}
 
   /** Creates a key for the calling user (not through an API key); the secret is returned once. */
   async create(ctx: ServiceContext, input: CreateApiKeyInput): Promise<{ apiKey: ApiKey; secret: string }> {
@@ -63,7 +71,11 @@ export class ApiKeyService {
   /** The caller's own unrevoked keys (bounded by API_KEY_MAX_PER_USER), newest first. */
   async list(ctx: ServiceContext): Promise<ApiKey[]> {
     const caller = requireUser(ctx.caller, { allowApiKey: false });
-    return ctx.em.find(ApiKey, { user: caller.userId, revokedAt: null }, { orderBy: { createdAt: 'desc', id: 'desc' } });
+    return ctx.em.find(
+      ApiKey,
+      { user: caller.userId, revokedAt: null },
+      { orderBy: { createdAt: 'desc', id: 'desc' } },
+    );
   }
 
   /** Revokes a key of the caller's (admins: anyone's). Idempotent. */
@@ -73,6 +85,7 @@ export class ApiKeyService {
       key.revokedAt = new Date();
       await ctx.em.flush();
     }
+    this.forget(key.keyHash);
     return key;
   }
 
@@ -83,8 +96,10 @@ export class ApiKeyService {
   async rotate(ctx: ServiceContext, id: string): Promise<{ apiKey: ApiKey; secret: string }> {
     const key = await this.findOwned(ctx, id);
     if (key.revokedAt) throw new AppError(ErrorCode.CONFLICT, 'This API key is revoked; create a new one');
-    if (key.expiresAt && key.expiresAt <= new Date()) throw new AppError(ErrorCode.CONFLICT, 'This API key has expired');
+    if (key.expiresAt && key.expiresAt <= new Date())
+      throw new AppError(ErrorCode.CONFLICT, 'This API key has expired');
     key.revokedAt = new Date();
+    this.forget(key.keyHash);
     const created = this.insert(ctx.em, {
       userId: key.user.id,
       name: key.name,
@@ -101,14 +116,21 @@ export class ApiKeyService {
    */
   async authenticate(em: EntityManager, secret: string, now = new Date()): Promise<ApiKeyCaller> {
     if (!API_KEY_PATTERN.test(secret)) throw unauthenticated(AuthFailure.INVALID_API_KEY);
-    const key = await em.findOne(ApiKey, { keyHash: sha256Hex(secret) }, { populate: ['user'] });
+    const keyHash = sha256Hex(secret);
+    const cached = this.verified.get(keyHash);
+    if (cached && cached.until > now.getTime() && !(cached.caller.expiresAt && cached.caller.expiresAt <= now)) {
+      this.touch(em, cached.caller.apiKeyId, cached.lastUsedAt, now);
+      return cached.caller;
+    }
+    this.verified.delete(keyHash);
+    const key = await em.findOne(ApiKey, { keyHash }, { populate: ['user'] });
     if (!key || key.user.deletedAt) throw unauthenticated(AuthFailure.INVALID_API_KEY);
     if (key.revokedAt) throw unauthenticated(AuthFailure.API_KEY_REVOKED);
     if (key.expiresAt && key.expiresAt <= now) throw unauthenticated(AuthFailure.API_KEY_EXPIRED);
-    this.touch(em, key, now);
+    this.touch(em, key.id, key.lastUsedAt?.getTime() ?? 0, now);
     const owner = key.user;
     const allowed = SCOPES_FOR_ROLE[owner.role];
-    return {
+    const caller: ApiKeyCaller = {
       kind: 'user',
       userId: owner.id,
       role: owner.role,
@@ -116,22 +138,34 @@ export class ApiKeyService {
       scopes: key.scopes.filter((s) => (allowed as readonly string[]).includes(s)),
       ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}),
     };
+    if (this.config.apiKeyCacheSeconds > 0) {
+      if (this.verified.size >= 10_000) this.verified.clear(); // bounded; refills from the database
+      const lastUsedAt = Math.max(key.lastUsedAt?.getTime() ?? 0, this.pendingTouches.get(key.id) ?? 0);
+      this.verified.set(keyHash, { caller, lastUsedAt, until: now.getTime() + this.config.apiKeyCacheSeconds * 1000 });
+    }
+    return caller;
+  }
+
+  private forget(keyHash: string): void {
+    this.verified.delete(keyHash);
   }
 
   /** Writes lastUsedAt only when the stored value is older than the coalescing window. */
-  private touch(em: EntityManager, key: ApiKey, now: Date): void {
+  private touch(em: EntityManager, keyId: string, stored: number, now: Date): void {
     const windowMs = this.config.apiKeyLastUsedWriteSeconds * 1000;
-    const stored = key.lastUsedAt?.getTime() ?? 0;
-    const pending = this.pendingTouches.get(key.id) ?? 0;
+    const pending = this.pendingTouches.get(keyId) ?? 0;
     if (now.getTime() - Math.max(stored, pending) < windowMs) return;
-    this.pendingTouches.set(key.id, now.getTime());
+    this.pendingTouches.set(keyId, now.getTime());
     // Off the request's path and its unit of work: a failed write costs a stale timestamp only.
     void em
       .fork()
-      .nativeUpdate(ApiKey, { id: key.id }, { lastUsedAt: now })
+      .nativeUpdate(ApiKey, { id: keyId }, { lastUsedAt: now })
       .catch(() => {})
       .finally(() => {
-        if (this.pendingTouches.get(key.id) === now.getTime()) this.pendingTouches.delete(key.id);
+        // Kept while the window lasts: cached callers carry no fresher lastUsedAt than this map.
+        setTimeout(() => {
+          if (this.pendingTouches.get(keyId) === now.getTime()) this.pendingTouches.delete(keyId);
+        }, windowMs).unref();
       });
   }
 

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * hardening limits. src/config.ts spreads `AUTH_ENV` into its schema and calls `authConfigFrom`
  * so the whole environment is still parsed once, in one place, with one error format.
  */
-const positiveInt = (fallback: number, max = 1_000_000_000) => z.coerce.number().int().min(1).max(max).default(fallback);
+const positiveInt = (fallback: number, max = 1_000_000_000) =>
+  z.coerce.number().int().min(1).max(max).default(fallback);
 
 /** `<requests>/<seconds>`: a bucket of `requests` tokens that refills completely in `seconds`. */
 const rate = (fallback: string) =>
@@ -32,6 +33,8 @@ export const AUTH_ENV = {
   API_KEY_MAX_PER_USER: positiveInt(50, 1000),
   /** Coalesce API keys' `lastUsedAt` writes to at most one per key per this many seconds. */
   API_KEY_LAST_USED_WRITE_SECONDS: positiveInt(60, 86400),
+  /** Seconds a verified key is remembered in process (0: look it up on every request). */
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   RATE_LIMIT_ENABLED: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default('true')
@@ -45,7 +48,8 @@ export const AUTH_ENV = {
   GRAPHQL_MAX_DEPTH: positiveInt(15, 100),
   GRAPHQL_MAX_COST: positiveInt(20_000),
   GRAPHQL_MAX_ALIASES: positiveInt(30, 10_000),
-  GRAPHQL_MAX_OPERATIONS: positiveInt(1, 100),
+  // GraphiQL sends the whole editor (several operations) with an operationName.
+  GRAPHQL_MAX_OPERATIONS: positiveInt(5, 100),
   WS_MAX_CONNECTIONS_PER_USER: positiveInt(10, 10_000),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: positiveInt(20, 10_000),
 } as const;
@@ -71,6 +75,7 @@ export type AuthConfig = {
   refreshTokenTtlDays: number;
   apiKeyMaxPerUser: number;
   apiKeyLastUsedWriteSeconds: number;
+  apiKeyCacheSeconds: number;
 };
 
 export type RateLimitConfig = {
@@ -92,9 +97,7 @@ export type GraphQLLimitsConfig = {
 export type AuthSettings = { auth: AuthConfig; rateLimit: RateLimitConfig; graphqlLimits: GraphQLLimitsConfig };
 
 /** Builds the settings; returns issues (fail closed: production needs configured JWT keys). */
-export function authConfigFrom(
-  e: AuthEnv & { NODE_ENV: string },
-): { settings: AuthSettings; issues: string[] } {
+export function authConfigFrom(e: AuthEnv & { NODE_ENV: string }): { settings: AuthSettings; issues: string[] } {
   const issues: string[] = [];
   if (e.NODE_ENV === 'production' && !e.JWT_PRIVATE_KEYS && !e.JWT_SECRET) {
     issues.push(
@@ -116,6 +119,7 @@ export function authConfigFrom(
         refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
         apiKeyMaxPerUser: e.API_KEY_MAX_PER_USER,
         apiKeyLastUsedWriteSeconds: e.API_KEY_LAST_USED_WRITE_SECONDS,
+        apiKeyCacheSeconds: e.API_KEY_CACHE_SECONDS,
       },
       rateLimit: {
         enabled: e.RATE_LIMIT_ENABLED,
@@ -143,7 +147,13 @@ export function authConfigFrom(
 /** The settings with key material masked, for start-up logs. */
 export function redactAuthSettings(s: AuthSettings): AuthSettings {
   const mask = (v?: string) => (v ? '***' : v);
-  return { ...s, auth: { ...s.auth, jwt: { ...s.auth.jwt, privateKeys: mask(s.auth.jwt.privateKeys), secrets: mask(s.auth.jwt.secrets) } } };
+  return {
+    ...s,
+    auth: {
+      ...s.auth,
+      jwt: { ...s.auth.jwt, privateKeys: mask(s.auth.jwt.privateKeys), secrets: mask(s.auth.jwt.secrets) },
+    },
+  };
 }
 
 /** Defaults, for code that builds services without a full config (schema emission, unit tests). */

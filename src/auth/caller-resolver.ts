@@ -32,7 +32,8 @@ export class CallerResolver {
     const p = params ?? {};
     const authorization = p.authorization ?? p.Authorization;
     const apiKey = p.apiKey ?? p['x-api-key'];
-    if (authorization !== undefined && typeof authorization !== 'string') throw unauthenticated(AuthFailure.INVALID_TOKEN);
+    if (authorization !== undefined && typeof authorization !== 'string')
+      throw unauthenticated(AuthFailure.INVALID_TOKEN);
     if (apiKey !== undefined && typeof apiKey !== 'string') throw unauthenticated(AuthFailure.INVALID_API_KEY);
     return this.resolve(em, authorization, apiKey);
   }
@@ -42,11 +43,12 @@ export class CallerResolver {
     authorization: string | undefined,
     apiKey: string | undefined,
   ): Promise<ResolvedCaller> {
-    if (authorization && apiKey) throw unauthenticated(AuthFailure.INVALID_TOKEN, { detail: 'Send one credential, not both' });
+    if (authorization && apiKey)
+      throw unauthenticated(AuthFailure.INVALID_TOKEN, { detail: 'Send one credential, not both' });
     if (authorization) {
       const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
       if (!match) throw unauthenticated(AuthFailure.INVALID_TOKEN);
-      const token = match[1] as string;
+      const token = match[1];
       // An API key sent as a bearer token is accepted too (many HTTP clients only do Bearer).
       if (token.startsWith('aimpk_')) return this.fromApiKey(em, token);
       const claims = await this.tokens.verify(token);

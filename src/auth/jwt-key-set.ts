@@ -47,7 +47,8 @@ export class JwtKeySet {
    * the data dir is `memory://…`.
    */
   static async load(jwt: AuthConfig['jwt'], options: { dataDir: string; env: string }): Promise<JwtKeySet> {
-    if (jwt.privateKeys) return fromJwks(parseJwks(jwt.privateKeys, 'JWT_PRIVATE_KEYS'), jwt.activeKid, 'JWT_PRIVATE_KEYS');
+    if (jwt.privateKeys)
+      return fromJwks(parseJwks(jwt.privateKeys, 'JWT_PRIVATE_KEYS'), jwt.activeKid, 'JWT_PRIVATE_KEYS');
     if (jwt.secrets) return fromSecrets(jwt.secrets, jwt.activeKid);
     if (options.env === 'production') throw new Error('JWT_PRIVATE_KEYS or JWT_SECRET must be set in production');
     if (options.dataDir.startsWith('memory://')) {
@@ -61,11 +62,13 @@ export class JwtKeySet {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       jwks = { keys: [await generateJwk()] };
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, `${JSON.stringify(jwks, null, 2)}\n`, { mode: 0o600, flag: 'wx' }).catch(async (e: unknown) => {
-        // Another process started at the same moment and wrote one first: use theirs.
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        jwks = parseJwks(await readFile(file, 'utf8'), file);
-      });
+      await writeFile(file, `${JSON.stringify(jwks, null, 2)}\n`, { mode: 0o600, flag: 'wx' }).catch(
+        async (e: unknown) => {
+          // Another process started at the same moment and wrote one first: use theirs.
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          jwks = parseJwks(await readFile(file, 'utf8'), file);
+        },
+      );
       await chmod(file, 0o600).catch(() => {});
     }
     return fromJwks(jwks, undefined, file);
@@ -121,7 +124,10 @@ async function fromJwks(jwks: { keys: JWK[] }, activeKid: string | undefined, so
 async function fromSecrets(list: string, activeKid: string | undefined): Promise<JwtKeySet> {
   const verifiers = new Map<string, VerificationKey>();
   let signing: (VerificationKey & { signKey: Key }) | undefined;
-  for (const pair of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const pair of list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const at = pair.indexOf(':');
     const kid = pair.slice(0, at);
     const secret = pair.slice(at + 1);

@@ -36,7 +36,8 @@ export function assertPasswordPolicy(password: string, context: { email?: string
   if (length < PASSWORD_MIN_LENGTH) {
     throw fail('TOO_SHORT', `Password must be at least ${PASSWORD_MIN_LENGTH} characters`);
   }
-  if (length > PASSWORD_MAX_LENGTH) throw fail('TOO_LONG', `Password must be at most ${PASSWORD_MAX_LENGTH} characters`);
+  if (length > PASSWORD_MAX_LENGTH)
+    throw fail('TOO_LONG', `Password must be at most ${PASSWORD_MAX_LENGTH} characters`);
   if (new Set(password).size < 4) throw fail('TOO_SIMPLE', 'Password must use at least 4 different characters');
   const lower = password.toLowerCase();
   if (COMMON.has(lower)) throw fail('TOO_COMMON', 'Password is too common');

@@ -10,12 +10,12 @@ export function parsePromoteArgs(argv: readonly string[]): PromoteArgs {
   const usage = 'usage: npm run promote -- --email <email> --role ADMIN|PUBLISHER|CONSUMER';
   const values: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = argv[i];
     const m = /^--(email|role)(?:=(.*))?$/.exec(arg);
     if (!m) throw new Error(`unknown argument ${arg}\n${usage}`);
     const value = m[2] ?? argv[++i];
     if (!value) throw new Error(`--${m[1]} needs a value\n${usage}`);
-    values[m[1] as string] = value;
+    values[m[1]] = value;
   }
   if (!values.email || !values.role) throw new Error(usage);
   const role = values.role.toUpperCase();

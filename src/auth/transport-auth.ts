@@ -27,11 +27,10 @@ type Ctx = WsContext<Record<string, unknown> | undefined, WsBaseExtra & Partial<
 /** setTimeout's ceiling (~24.8 days); credentials that live longer are not timed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const clientIps = new WeakMap<object, string>();
-
 /** The client address an operation came from (for anonymous callers' rate-limit buckets). */
-export function clientIpOf(context: object): string | undefined {
-  return clientIps.get(context);
+export function clientIpOf(context: GraphQLContext): string | undefined {
+  // A property, not a side table: Apollo hands each operation a shallow copy of the context.
+  return context.clientIp;
 }
 
 /**
@@ -45,8 +44,7 @@ export async function buildHttpContext(
 ): Promise<GraphQLContext> {
   const ctx = buildContext(app, { requestId, caller: await callerForHttpRequest(app, req) });
   const ip = req.ip ?? req.socket.remoteAddress;
-  if (ip) clientIps.set(ctx, ip);
-  return ctx;
+  return ip ? { ...ctx, clientIp: ip } : ctx;
 }
 
 /**

@@ -43,7 +43,15 @@ export class AnalyticsService {
     const { from, to } = reportRange(args.from, args.to);
     const where = 'p.model_id = ? and p.created_at >= ? and p.created_at < ?';
     const params = [model.id, from, to];
-    const [summary] = (await ctx.em.execute(
+    type SummaryRow = {
+      total: string;
+      succeeded: string;
+      failed: string;
+      p50: number | null;
+      p95: number | null;
+      p99: number | null;
+    };
+    const [summary] = (await ctx.em.execute<SummaryRow[]>(
       `select count(*) as total,
          count(*) filter (where p.status = ?) as succeeded,
          count(*) filter (where p.status = ?) as failed,
@@ -59,9 +67,7 @@ export class AnalyticsService {
         PredictionStatus.SUCCEEDED,
         ...params,
       ],
-    )) as [
-      { total: string; succeeded: string; failed: string; p50: number | null; p95: number | null; p99: number | null },
-    ];
+    )) as [SummaryRow];
     const daily = await ctx.em.execute<{ day: string; total: string; succeeded: string; failed: string }[]>(
       `select to_char(date_trunc('day', p.created_at at time zone 'UTC'), 'YYYY-MM-DD') as day, count(*) as total,
          count(*) filter (where p.status = ?) as succeeded, count(*) filter (where p.status = ?) as failed

@@ -109,7 +109,7 @@ export class MeteringService implements Metering {
    * for the same prediction — a retried job, a duplicate delivery — returns the first record.
    */
   async meter(em: EntityManager, prediction: Prediction): Promise<UsageRecord> {
-    if (prediction.status !== PredictionStatus.SUCCEEDED) {
+    if ((prediction.status as PredictionStatus) !== PredictionStatus.SUCCEEDED) {
       throw new Error(`meter() is for succeeded predictions; ${prediction.id} is ${prediction.status}`);
     }
     // The usage record references the prediction row. A prediction loaded from the database (the

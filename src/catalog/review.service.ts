@@ -182,4 +182,3 @@ function cleanReview(input: ReviewInput, creating: boolean): { rating?: number; 
   }
   return out;
 }
-

@@ -29,8 +29,8 @@ it('orders by semver precedence (semver.org §11 example chain)', () => {
     '2.0.0',
   ].map(parseSemver);
   for (let i = 0; i + 1 < chain.length; i++) {
-    expect(compareSemver(chain[i]!, chain[i + 1]!)).toBeLessThan(0);
-    expect(compareSemver(chain[i + 1]!, chain[i]!)).toBeGreaterThan(0);
+    expect(compareSemver(chain[i], chain[i + 1])).toBeLessThan(0);
+    expect(compareSemver(chain[i + 1], chain[i])).toBeGreaterThan(0);
   }
   expect(compareSemver(parseSemver('1.0.0'), parseSemver('1.0.0'))).toBe(0);
 });

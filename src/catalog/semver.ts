@@ -33,13 +33,14 @@ export function compareSemver(a: SemVer, b: SemVer): number {
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     if (pa[i] === undefined) return -1;
     if (pb[i] === undefined) return 1;
-    const na = /^\d+$/.test(pa[i]!);
-    const nb = /^\d+$/.test(pb[i]!);
+    const na = /^\d+$/.test(pa[i]);
+    const nb = /^\d+$/.test(pb[i]);
     if (na && nb) {
       const d = Number(pa[i]) - Number(pb[i]);
       if (d !== 0) return d;
-    } else if (na !== nb) return na ? -1 : 1; // numeric identifiers rank below alphanumeric ones
-    else if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+    } else if (na !== nb)
+      return na ? -1 : 1; // numeric identifiers rank below alphanumeric ones
+    else if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
   }
   return 0;
 }

@@ -60,7 +60,7 @@ export class VersionService {
 
     const id = randomUUID();
     const storageKey = `models/${model.id}/${id}.onnx`;
-    const stored = await this.store(storageKey, await input.file);
+    const stored = await this.store(storageKey, input.file);
     try {
       const version = await ctx.em.transactional(async (em) => {
         // Serialises uploads per model: the checks below see every committed version.
@@ -107,6 +107,24 @@ export class VersionService {
     await this.validations.get(versionId);
   }
 
+  /**
+   * Validates again every version left PROCESSING (a process that stopped mid-validation leaves
+   * them so). Safe on several replicas at once: the status update only applies to a row still
+   * PROCESSING, so a version is settled, and its event published, once. Returns how many it took up.
+   */
+  async resumeProcessing(): Promise<number> {
+    const rows = await this.deps.orm.em
+      .fork()
+      .execute<{ id: string; model_id: string; storage_key: string }[]>(
+        'select id, model_id, storage_key from model_versions where status = ? order by created_at',
+        [ModelVersionStatus.PROCESSING],
+      );
+    for (const row of rows) {
+      if (!this.validations.has(row.id)) this.startValidation(row.id, row.model_id, row.storage_key);
+    }
+    return rows.length;
+  }
+
   /** Waits for every running validation (shutdown). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.validations.values()]);
@@ -115,7 +133,7 @@ export class VersionService {
   /** Makes a READY version the model's default; setting an older one is a rollback. */
   async setDefault(ctx: ServiceContext, versionId: string): Promise<ModelVersion> {
     const version = await this.manageableVersion(ctx, versionId);
-    if (version.status !== ModelVersionStatus.READY) {
+    if (statusOf(version) !== ModelVersionStatus.READY) {
       throw badInput(`Only a READY version can be the default (this one is ${version.status})`);
     }
     const model = await ctx.em.findOneOrFail(Model, { id: version.model.id });
@@ -130,8 +148,8 @@ export class VersionService {
    */
   async deprecate(ctx: ServiceContext, versionId: string): Promise<ModelVersion> {
     const version = await this.manageableVersion(ctx, versionId);
-    if (version.status === ModelVersionStatus.DEPRECATED) return version;
-    if (version.status !== ModelVersionStatus.READY) {
+    if (statusOf(version) === ModelVersionStatus.DEPRECATED) return version;
+    if (statusOf(version) !== ModelVersionStatus.READY) {
       throw badInput(`Only a READY version can be deprecated (this one is ${version.status})`);
     }
     version.status = ModelVersionStatus.DEPRECATED;
@@ -167,10 +185,12 @@ export class VersionService {
     return version;
   }
 
-  private async store(key: string, file: UploadedFile) {
+  private async store(key: string, upload: UploadedFile | Promise<UploadedFile>) {
     const maxBytes = this.deps.uploadMaxBytes;
     let stream: Readable;
     try {
+      // The Upload scalar's promise rejects when the multipart request broke before the file part.
+      const file = await upload;
       stream = file.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
     } catch (err) {
       // graphql-upload-ts throws here when the file already failed (e.g. passed its size limit).
@@ -191,7 +211,9 @@ export class VersionService {
   }
 
   private async validate(versionId: string, modelId: string, storageKey: string): Promise<void> {
-    let outcome: { status: ModelVersionStatus.READY; inputs: unknown; outputs: unknown } | { status: ModelVersionStatus.FAILED; reason: string };
+    let outcome:
+      | { status: ModelVersionStatus.READY; inputs: unknown; outputs: unknown }
+      | { status: ModelVersionStatus.FAILED; reason: string };
     try {
       const signature = await this.deps.validator.validate(await this.deps.storage.localPath(storageKey));
       outcome = { status: ModelVersionStatus.READY, inputs: signature.inputs, outputs: signature.outputs };
@@ -202,7 +224,8 @@ export class VersionService {
         this.deps.logger.error({ err, versionId }, 'model validation crashed');
         outcome = {
           status: ModelVersionStatus.FAILED,
-          reason: 'validation could not finish (the model may be too large or crash the runtime); upload it again or contact support',
+          reason:
+            'validation could not finish (the model may be too large or crash the runtime); upload it again or contact support',
         };
       }
     }
@@ -214,7 +237,15 @@ export class VersionService {
           ? await tx.execute(
               `update model_versions set status = ?, inputs = ?::jsonb, outputs = ?::jsonb, ready_at = ?, status_reason = null, updated_at = ?
                where id = ? and status = ?`,
-              [outcome.status, JSON.stringify(outcome.inputs), JSON.stringify(outcome.outputs), at, at, versionId, ModelVersionStatus.PROCESSING],
+              [
+                outcome.status,
+                JSON.stringify(outcome.inputs),
+                JSON.stringify(outcome.outputs),
+                at,
+                at,
+                versionId,
+                ModelVersionStatus.PROCESSING,
+              ],
               'run',
             )
           : await tx.execute(
@@ -255,6 +286,9 @@ export class VersionService {
     }
   }
 }
+
+// defineEntity types an enum property as its values' union; compare through the enum itself.
+const statusOf = (version: ModelVersion) => version.status as ModelVersionStatus;
 
 async function existingVersions(em: EntityManager, modelId: string): Promise<ExistingVersion[]> {
   return em.execute<ExistingVersion[]>(

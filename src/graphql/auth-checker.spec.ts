@@ -28,7 +28,12 @@ describe('authChecker rules', () => {
     ['key on a field with no scope', user(Role.CONSUMER, ['predict']), [], 'FORBIDDEN'],
     ['key holding the scope', user(Role.CONSUMER, ['predict']), ['predict'], 'OK'],
     ['key without the scope', user(Role.CONSUMER, ['models:read']), ['predict'], 'FORBIDDEN'],
-    ['key with the scope but the wrong role', user(Role.CONSUMER, ['models:write']), ['PUBLISHER', 'models:write'], 'FORBIDDEN'],
+    [
+      'key with the scope but the wrong role',
+      user(Role.CONSUMER, ['models:write']),
+      ['PUBLISHER', 'models:write'],
+      'FORBIDDEN',
+    ],
     ['key with scope and role', user(Role.PUBLISHER, ['models:write']), ['PUBLISHER', 'models:write'], 'OK'],
   ])('%s', (_name, caller, rules, expected) => {
     expect(outcome(caller, rules)).toBe(expected);

@@ -41,6 +41,7 @@ export function assertAllowed(caller: Caller, rules: readonly string[]): void {
   }
   if (caller.apiKeyId) {
     if (!scopes.length) throw forbidden(AuthFailure.API_KEY_NOT_ALLOWED);
-    if (!scopes.some((s) => caller.scopes?.includes(s))) throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: scopes });
+    if (!scopes.some((s) => caller.scopes?.includes(s)))
+      throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: scopes });
   }
 }

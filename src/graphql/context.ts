@@ -11,4 +11,6 @@ export type GraphQLContext = {
   em: EntityManager;
   loaders: Loaders;
   caller: Caller;
+  /** The client's address over HTTP (anonymous callers' rate-limit bucket); set by the transport. */
+  clientIp?: string;
 };

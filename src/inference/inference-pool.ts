@@ -2,11 +2,19 @@
 // per-version queues that batch requests dynamically. See README.md in this folder for why
 // threads (not processes), how batching decides, and what happens when a worker dies.
 import { Worker } from 'node:worker_threads';
-import { batchAxis, compatibilityKey, concatBatch, splitBatch, type BatchingSettings } from './batching.js';
+import { compatibilityKey, concatBatch, splitBatch, type BatchingSettings } from './batching.js';
 import type { DeviceSpec } from './inference-devices.js';
 import { modelError, modelLoadFailed, overloaded, shuttingDown, timedOut, workerDied } from './inference.errors.js';
 import type { SignatureSpec } from './tensor-validation.js';
 import type { WireTensor } from './tensor-types.js';
+import {
+  makeVersionQueue,
+  readyAt,
+  refreshVersionQueue,
+  takeBatch,
+  type Pending,
+  type VersionQueue,
+} from './version-queue.js';
 import type { FromWorker, ToWorker, VersionDescriptor, WorkerInit, WorkerStats } from './worker-protocol.js';
 
 export type PoolOptions = {
@@ -23,8 +31,10 @@ export type PoolOptions = {
   timeoutMs: number;
   /** V8 heap cap per worker (worker_threads `resourceLimits`); beyond it the worker is replaced. */
   workerMaxHeapMb: number;
-  /** How long a batch may overrun its timeout before its worker is terminated and replaced. */
+  /** How long a batch may overrun its timeout before its worker is retired and replaced. */
   watchdogGraceMs?: number;
+  /** How long close() waits for runs in flight to return before terminating workers anyway. */
+  shutdownGraceMs?: number;
   logger?: PoolLogger;
 };
 
@@ -52,26 +62,6 @@ export type RunResult = {
   queueTimeMs: number;
 };
 
-type Pending = {
-  tensors: WireTensor[];
-  rows: number;
-  key: string;
-  enqueuedAt: number;
-  timeoutMs: number;
-  timer?: NodeJS.Timeout;
-  settled: boolean;
-  resolve(r: RunResult): void;
-  reject(e: Error): void;
-};
-
-type VersionQueue = {
-  version: PoolVersion;
-  settings: BatchingSettings;
-  /** Set when the version can be batched at all (see batchAxis). */
-  batchable: boolean;
-  items: Pending[];
-};
-
 type Slot = {
   index: number;
   worker: Worker;
@@ -84,6 +74,8 @@ type Slot = {
   /** Out-of-band requests (warm-up, stats) waiting for the worker's answer. */
   calls: Map<number, { resolve(m: FromWorker): void; reject(e: Error): void }>;
   exited: boolean;
+  /** Replaced (recycled or stuck): takes no work, exits once its native run returns. */
+  retired: boolean;
 };
 
 /** Where the worker's code is: the .ts file under swc (dev, tests), the compiled .js otherwise. */
@@ -99,6 +91,8 @@ function workerEntry(): { url: URL; execArgv: string[] } {
 
 export class InferencePool {
   private readonly slots: Slot[] = [];
+  /** Retired workers still finishing a native run (see retire()). */
+  private readonly retiring = new Set<Slot>();
   private readonly queues = new Map<string, VersionQueue>();
   private nextJobId = 1;
   private closing = false;
@@ -188,6 +182,7 @@ export class InferencePool {
       loaded: new Set(),
       calls: new Map(),
       exited: false,
+      retired: false,
     };
     this.slots[index] = slot;
     return new Promise<Slot>((resolve, reject) => {
@@ -211,10 +206,9 @@ export class InferencePool {
       worker.on('error', (err) => {
         this.options.logger?.error({ worker: index, err }, 'inference worker failed');
         if (!slot.ready) reject(new Error(`inference worker ${index} failed to start: ${err.message}`));
-        this.onExit(
-          slot,
-          err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? 'error'}: ${err.message}` : 'error',
-        );
+        // Duck-typed: the error may come from another realm (a Jest VM context), where instanceof fails.
+        const { code, message } = err as { code?: string; message?: string };
+        this.onExit(slot, [code, message].filter(Boolean).join(': ') || 'error');
       });
       worker.on('exit', (code) => {
         if (!slot.ready) reject(new Error(`inference worker ${index} exited during start (code ${code})`));
@@ -227,6 +221,11 @@ export class InferencePool {
   private onExit(slot: Slot, detail: string): void {
     if (slot.exited) return;
     slot.exited = true;
+    if (slot.retired) {
+      // Already failed over and replaced by retire().
+      this.retiring.delete(slot);
+      return;
+    }
     const wasReady = slot.ready;
     slot.ready = false;
     if (slot.batch) {
@@ -336,12 +335,9 @@ export class InferencePool {
   private queueFor(version: PoolVersion): VersionQueue {
     let q = this.queues.get(version.id);
     if (!q) {
-      const settings = { ...this.options.batching, ...(version.batching ?? {}) };
-      const batchable =
-        settings.enabled && settings.maxBatchSize > 1 && batchAxis(version.inputs, version.outputs) !== undefined;
-      q = { version, settings, batchable, items: [] };
+      q = makeVersionQueue(version, this.options.batching);
       this.queues.set(version.id, q);
-    } else q.version = version;
+    } else refreshVersionQueue(q, version, this.options.batching);
     return q;
   }
 
@@ -360,18 +356,16 @@ export class InferencePool {
       let chosen: VersionQueue | undefined;
       for (const q of this.queues.values()) {
         if (q.items.length === 0) continue;
-        const oldest = q.items[0];
-        const dueAt = oldest.enqueuedAt + (q.batchable ? q.settings.maxQueueDelayMs : 0);
-        const full = !q.batchable || q.items.reduce((n, p) => n + p.rows, 0) >= q.settings.maxBatchSize;
-        if (!full && dueAt > now) {
+        const dueAt = readyAt(q);
+        if (dueAt > now) {
           nextAt = Math.min(nextAt, dueAt);
           continue;
         }
-        if (!chosen || oldest.enqueuedAt < chosen.items[0].enqueuedAt) chosen = q;
+        if (!chosen || q.items[0].enqueuedAt < chosen.items[0].enqueuedAt) chosen = q;
       }
       if (!chosen) break;
       const slot = idle.find((s) => s.loaded.has(chosen.version.id)) ?? idle[0];
-      this.dispatch(slot, chosen, this.takeBatch(chosen));
+      this.dispatch(slot, chosen, takeBatch(chosen));
     }
     if (nextAt < Infinity && nextAt < this.pumpAt) {
       clearTimeout(this.pumpTimer);
@@ -386,23 +380,6 @@ export class InferencePool {
     }
   }
 
-  /** The oldest request and those after it that fit beside it, up to maxBatchSize rows. */
-  private takeBatch(q: VersionQueue): Pending[] {
-    const first = q.items.shift()!;
-    const batch = [first];
-    if (!q.batchable) return batch;
-    let rows = first.rows;
-    for (let i = 0; i < q.items.length && rows < q.settings.maxBatchSize;) {
-      const p = q.items[i];
-      if (p.key === first.key && rows + p.rows <= q.settings.maxBatchSize) {
-        q.items.splice(i, 1);
-        batch.push(p);
-        rows += p.rows;
-      } else i++;
-    }
-    return batch;
-  }
-
   private dispatch(slot: Slot, q: VersionQueue, requests: Pending[]): void {
     const live = requests.filter((p) => !p.settled);
     if (live.length === 0) return;
@@ -412,14 +389,14 @@ export class InferencePool {
     const budget = Math.max(...live.map((p) => p.timeoutMs - (dispatchedAt - p.enqueuedAt)));
     const batch: NonNullable<Slot['batch']> = { jobId, requests: live, version: q.version, dispatchedAt };
     // A run that overruns every caller's timeout by the grace period is stuck (or the model is
-    // pathological): the worker is terminated and replaced, so the pool does not lose a thread.
+    // pathological): the worker is retired and replaced, so the pool does not lose capacity.
     batch.watchdog = setTimeout(
       () => {
         this.options.logger?.error(
           { worker: slot.index, version: q.version.id },
           'inference run overran its timeout; replacing the worker',
         );
-        void slot.worker.terminate();
+        this.retire(slot, 'the run overran its timeout');
       },
       budget + (this.options.watchdogGraceMs ?? 10_000),
     );
@@ -485,14 +462,44 @@ export class InferencePool {
   }
 
   /**
-   * Terminates one worker as a crash would (for fault tests and an operator's "recycle"): its
-   * in-flight requests fail with a retryable error and a replacement starts.
+   * Takes a worker out of service at once, as a crash would for its callers (an operator's
+   * "recycle", the watchdog, fault tests): its in-flight requests fail with WORKER_DIED
+   * (retryable) and a replacement starts now. The old thread is only asked to exit, and does so
+   * when its native run returns: terminating a worker_thread while an onnxruntime-node
+   * `session.run` is in flight aborts the whole process ("terminate called after throwing an
+   * instance of 'Napi::Error'", seen with onnxruntime-node 1.30), so the pool never does that.
    */
-  async terminateWorker(index: number): Promise<void> {
-    await this.slots[index]?.worker.terminate();
+  retireWorker(index: number): void {
+    const slot = this.slots[index];
+    if (slot && !slot.exited) this.retire(slot, 'the worker was recycled');
   }
 
-  /** Fails everything queued (retryable), stops every worker. Idempotent. */
+  private retire(slot: Slot, detail: string): void {
+    if (slot.retired || slot.exited) return;
+    slot.retired = true;
+    slot.ready = false;
+    this.retiring.add(slot);
+    if (slot.batch) {
+      clearTimeout(slot.batch.watchdog);
+      for (const p of slot.batch.requests) this.settle(p, workerDied(detail));
+      slot.batch = undefined;
+    }
+    for (const call of slot.calls.values()) call.reject(workerDied(detail));
+    slot.calls.clear();
+    this.post(slot, { type: 'shutdown' });
+    if (this.closing) return;
+    this.restarts++;
+    this.options.logger?.warn({ worker: slot.index, detail }, 'inference worker retired; replacing it');
+    this.spawn(slot.index).catch((err: Error) => {
+      this.options.logger?.error({ worker: slot.index, err }, 'inference worker could not be replaced');
+    });
+  }
+
+  /**
+   * Fails everything queued or running (SHUTTING_DOWN, retryable), then stops every worker:
+   * each is asked to exit once its native run returns (see retireWorker), and only one still
+   * running after `shutdownGraceMs` is terminated. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -501,14 +508,23 @@ export class InferencePool {
       for (const p of q.items) this.settle(p, shuttingDown());
       q.items = [];
     }
+    const all = [...this.slots.filter(Boolean), ...this.retiring];
     await Promise.all(
-      this.slots.filter(Boolean).map(async (s) => {
+      all.map(async (s) => {
         if (s.batch) {
           clearTimeout(s.batch.watchdog);
           for (const p of s.batch.requests) this.settle(p, shuttingDown());
         }
         for (const c of s.calls.values()) c.reject(shuttingDown());
-        await s.worker.terminate();
+        if (s.exited) return;
+        const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
+        this.post(s, { type: 'shutdown' });
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => {
+          timer = setTimeout(() => resolve('late'), this.options.shutdownGraceMs ?? 10_000);
+        });
+        if ((await Promise.race([exited, late])) === 'late') await s.worker.terminate();
+        clearTimeout(timer);
       }),
     );
   }

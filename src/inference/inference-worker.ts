@@ -16,10 +16,12 @@ const init = workerData as WorkerInit;
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 let device: DeviceSpec = init.device;
+const releases = new Set<Promise<void>>();
 const sessions = new SizedLru<ort.InferenceSession>(init.cache, (_key, session) => {
-  // release() frees the native session; a run in flight on it finishes first (onnxruntime
-  // keeps the session alive until its runs complete).
-  void session.release().catch(() => undefined);
+  // A worker runs one batch at a time and evicts only while loading, so no run uses it now.
+  const released = session.release().catch(() => undefined);
+  releases.add(released);
+  void released.finally(() => releases.delete(released));
 });
 const loading = new Map<string, Promise<ort.InferenceSession>>();
 
@@ -112,7 +114,35 @@ async function load(version: VersionDescriptor): Promise<{ session: ort.Inferenc
   return { session: await pending, warmupError };
 }
 
+let inFlight = 0;
+let shuttingDown = false;
+
+// Exiting (like terminate()) while a native run is in flight aborts the process, so the thread
+// exits only when nothing is running; sessions are released first.
+async function exitWhenIdle(): Promise<void> {
+  if (!shuttingDown || inFlight > 0) return;
+  sessions.clear();
+  await Promise.allSettled([...releases]);
+  port.close();
+  process.exit(0);
+}
+
 async function handle(message: ToWorker): Promise<void> {
+  if (message.type === 'shutdown') {
+    shuttingDown = true;
+    return exitWhenIdle();
+  }
+  if (shuttingDown) return;
+  inFlight++;
+  try {
+    await handleWork(message);
+  } finally {
+    inFlight--;
+    await exitWhenIdle();
+  }
+}
+
+async function handleWork(message: Exclude<ToWorker, { type: 'shutdown' }>): Promise<void> {
   switch (message.type) {
     case 'run': {
       let session: ort.InferenceSession;
@@ -178,6 +208,9 @@ function firstLine(err: unknown): string {
 }
 
 async function start(): Promise<void> {
+  // A provider that cannot load is reported once, by us, with the worker and device named;
+  // onnxruntime's own logger would print the same failure to stderr as well.
+  ort.env.logLevel = 'fatal';
   try {
     await probeDevice();
     send({ type: 'ready', device: device.label });

@@ -28,7 +28,9 @@ export type ToWorker =
   | { type: 'run'; jobId: number; version: VersionDescriptor; tensors: WireTensor[] }
   | { type: 'warm'; jobId: number; version: VersionDescriptor }
   | { type: 'evict'; versionId: string }
-  | { type: 'stats'; jobId: number };
+  | { type: 'stats'; jobId: number }
+  /** Finish what is running, release the sessions, exit. */
+  | { type: 'shutdown' };
 
 export type WorkerStats = { sessions: string[]; cacheBytes: number; heapUsedBytes: number; externalBytes: number };
 

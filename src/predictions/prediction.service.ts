@@ -2,12 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuthFailure, forbidden } from '../auth/auth.errors.js';
 import { requireUser } from '../auth/caller-guards.js';
 import type { Metering } from '../billing/metering.types.js';
-import { ApiKeyScope, ModelVersionStatus, PredictionMode, PredictionStatus } from '../entities/enums.js';
-import { ModelVersion } from '../entities/model-version.entity.js';
-import { Model } from '../entities/model.entity.js';
+import { ApiKeyScope, PredictionMode, PredictionStatus } from '../entities/enums.js';
+import type { ModelVersion } from '../entities/model-version.entity.js';
+import type { Model } from '../entities/model.entity.js';
 import { Prediction } from '../entities/prediction.entity.js';
 import { failureReason } from '../inference/inference.errors.js';
-import type { InferencePool, PoolVersion, RunResult } from '../inference/inference-pool.js';
+import type { InferencePool, RunResult } from '../inference/inference-pool.js';
 import {
   encodeOutput,
   type OutputEncoding,
@@ -15,11 +15,11 @@ import {
   type TensorOutputJson,
 } from '../inference/tensor-codec.js';
 import { validateAndDecodeInputs } from '../inference/tensor-validation.js';
-import { AppError, ErrorCode, notFound } from '../shared/errors.js';
+import { AppError, ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { ModelStorage } from '../storage/model-storage.js';
-import { predictionErrors } from './prediction.errors.js';
+import { resolveRunnableVersion, VersionPaths } from './runnable-version.js';
 
 export type PredictionDeps = {
   /** The inference engine (the worker pool). */
@@ -40,21 +40,17 @@ export type PredictArgs = {
 
 export type PredictResult = { outputs: TensorOutputJson[]; inferenceTimeMs: number; prediction: Prediction };
 
-// The entity's enum property is typed with MikroORM's default-value brand; compare plain enums.
-const statusOf = (v: ModelVersion) => v.status as ModelVersionStatus;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Synchronous predictions: check who may run what, validate the tensors against the version's
  * stored signature, run them in the inference pool, and record the outcome — SUCCEEDED with its
  * usage record and the model's counter in one transaction, or FAILED with the reason.
  */
 export class PredictionService {
-  /** Storage path per version id: resolving it is cheap, but not free for remote stores. */
-  private readonly paths = new Map<string, string>();
+  private readonly paths: VersionPaths;
 
-  constructor(private readonly deps: PredictionDeps) {}
+  constructor(private readonly deps: PredictionDeps) {
+    this.paths = new VersionPaths(deps.storage);
+  }
 
   /**
    * Runs one prediction and waits for it.
@@ -69,7 +65,7 @@ export class PredictionService {
     if (caller.apiKeyId && !caller.scopes?.includes(ApiKeyScope.PREDICT)) {
       throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: [ApiKeyScope.PREDICT] });
     }
-    const { model, version } = await this.resolveVersion(ctx.em, args.modelId, args.version ?? null);
+    const { model, version } = await resolveRunnableVersion(ctx.em, args.modelId, args.version ?? null);
     // Tensors before quota: a malformed request costs no billing query.
     const { tensors } = validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
     await this.deps.metering.assertMayRun(ctx.em, caller.userId, model);
@@ -77,7 +73,7 @@ export class PredictionService {
     const startedAt = new Date();
     let run: RunResult;
     try {
-      run = await this.deps.engine.run(await this.poolVersion(version), tensors, {
+      run = await this.deps.engine.run(await this.paths.poolVersion(version), tensors, {
         timeoutMs: this.deps.limits.timeoutMs,
       });
     } catch (err) {
@@ -127,39 +123,7 @@ export class PredictionService {
    * @throws AppError (reason MODEL_LOAD_FAILED) when the file does not load in onnxruntime.
    */
   async warmVersion(version: ModelVersion): Promise<{ warmupError?: string }> {
-    return this.deps.engine.warm(await this.poolVersion(version));
-  }
-
-  private async resolveVersion(em: EntityManager, modelId: string, pinned: string | null) {
-    if (!UUID.test(modelId)) throw notFound('Model');
-    const model = await em.findOne(Model, { id: modelId, deletedAt: null }, { populate: ['defaultVersion'] });
-    if (!model) throw notFound('Model');
-    let version: ModelVersion | null;
-    if (pinned !== null) {
-      version = await em.findOne(ModelVersion, { model: model.id, version: pinned });
-      if (!version) throw notFound(`Version ${pinned} of this model`);
-      const status = statusOf(version);
-      // A deprecated version still runs for callers who pin it: that is what pinning is for.
-      if (status !== ModelVersionStatus.READY && status !== ModelVersionStatus.DEPRECATED) {
-        throw predictionErrors.versionNotReady(version.version, status);
-      }
-    } else {
-      version = model.defaultVersion ?? null;
-      if (!version) throw predictionErrors.noDefaultVersion();
-      const status = statusOf(version);
-      if (status === ModelVersionStatus.DEPRECATED) throw predictionErrors.defaultDeprecated(version.version);
-      if (status !== ModelVersionStatus.READY) throw predictionErrors.versionNotReady(version.version, status);
-    }
-    return { model, version };
-  }
-
-  private async poolVersion(v: ModelVersion): Promise<PoolVersion> {
-    let path = this.paths.get(v.id);
-    if (!path) {
-      path = await this.deps.storage.localPath(v.storageKey);
-      this.paths.set(v.id, path);
-    }
-    return { id: v.id, path, sizeBytes: v.sizeBytes, inputs: v.inputs, outputs: v.outputs, batching: v.batching };
+    return this.deps.engine.warm(await this.paths.poolVersion(version));
   }
 
   /** A run that failed is still a prediction the consumer asked for: recorded FAILED, never billed. */

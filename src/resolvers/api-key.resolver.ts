@@ -15,7 +15,9 @@ export class ApiKeyResolver {
   }
 
   @Authorized()
-  @Query(() => [ApiKeyType], { description: "Your API keys that aren't revoked (expired ones included), newest first." })
+  @Query(() => [ApiKeyType], {
+    description: "Your API keys that aren't revoked (expired ones included), newest first.",
+  })
   apiKeys(@Ctx() ctx: GraphQLContext) {
     return this.service.list(ctx);
   }
@@ -27,7 +29,9 @@ export class ApiKeyResolver {
   }
 
   @Authorized()
-  @Mutation(() => CreatedApiKeyType, { description: 'A new secret with the same name, scopes and expiry; the old one stops working.' })
+  @Mutation(() => CreatedApiKeyType, {
+    description: 'A new secret with the same name, scopes and expiry; the old one stops working.',
+  })
   rotateApiKey(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
     return this.service.rotate(ctx, id);
   }

@@ -36,13 +36,16 @@ export class AuthResolver {
   }
 
   @Mutation(() => AuthPayloadType, {
-    description: 'A new access token and a new refresh token; the one given stops working (reusing it ends the session).',
+    description:
+      'A new access token and a new refresh token; the one given stops working (reusing it ends the session).',
   })
   refreshToken(@Ctx() ctx: GraphQLContext, @Arg('refreshToken') refreshToken: string) {
     return reveal(this.accounts.refresh(ctx, refreshToken));
   }
 
-  @Mutation(() => Boolean, { description: "Ends the refresh token's session (every token rotated from the same login)." })
+  @Mutation(() => Boolean, {
+    description: "Ends the refresh token's session (every token rotated from the same login).",
+  })
   logout(@Ctx() ctx: GraphQLContext, @Arg('refreshToken') refreshToken: string) {
     return this.accounts.logout(ctx, refreshToken);
   }

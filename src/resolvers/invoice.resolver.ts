@@ -44,9 +44,12 @@ export class InvoiceResolver {
   async invoices(@Ctx() ctx: GraphQLContext, @Args() page: PageArgs) {
     const result = await this.invoiceService.list(ctx, { first: page.first, after: page.after });
     return {
-      ...result,
       edges: result.edges.map((e) => ({ cursor: e.cursor, node: present(e.node) })),
-      totalCount: result.totalCount,
+      pageInfo: result.pageInfo,
+      // A getter, like the Page's own: the count query runs only when the client asks for it.
+      get totalCount() {
+        return result.totalCount;
+      },
     };
   }
 
@@ -61,6 +64,8 @@ export class InvoiceResolver {
     description:
       'Builds the invoices of the month starting at `periodStart` (00:00 UTC on the 1st) and sends them to Stripe when configured. Idempotent: running it again returns the same invoices and only retries unsent ones.',
   })
+  // Not one transaction at this boundary on purpose: each consumer's invoice commits on its own
+  // (under the numbering lock) and Stripe is called after that commit (invoice.service.ts).
   async closeBillingPeriod(@Ctx() ctx: GraphQLContext, @Arg('periodStart', () => Date) periodStart: Date) {
     return (await this.invoiceService.closeBillingPeriod(ctx, periodStart)).map(present);
   }

@@ -42,7 +42,9 @@ export class ReviewResolver {
   }
 
   @Authorized()
-  @Mutation(() => ReviewType, { description: "One vote per user; not on one's own review. Voting again changes nothing." })
+  @Mutation(() => ReviewType, {
+    description: "One vote per user; not on one's own review. Voting again changes nothing.",
+  })
   markReviewHelpful(@Ctx() ctx: GraphQLContext, @Arg('reviewId', () => ID) reviewId: string) {
     return this.reviews.markHelpful(ctx, reviewId);
   }

@@ -19,7 +19,8 @@ export class VersionResolver {
   async uploadModelVersion(
     @Ctx() ctx: GraphQLContext,
     @Arg('modelId', () => ID) modelId: string,
-    @Arg('version', () => String, { description: 'Semantic version, greater than every existing one.' }) version: string,
+    @Arg('version', () => String, { description: 'Semantic version, greater than every existing one.' })
+    version: string,
     @Arg('file', () => GraphQLUpload) file: Promise<FileUpload>,
     @Arg('changelog', () => String, { nullable: true }) changelog?: string | null,
   ) {

@@ -25,7 +25,11 @@ export interface ModelStorage {
    * `putBytes`; if the stream fails (or passes `maxBytes`) nothing is left behind and the
    * stream's error (or StoredFileTooLargeError) is thrown.
    */
-  putStream(key: string, stream: Readable, options?: { maxBytes?: number }): Promise<{ sizeBytes: number; sha256: string }>;
+  putStream(
+    key: string,
+    stream: Readable,
+    options?: { maxBytes?: number },
+  ): Promise<{ sizeBytes: number; sha256: string }>;
   /** A local path onnxruntime can open (a cache copy for remote stores). */
   localPath(key: string): Promise<string>;
   exists(key: string): Promise<boolean>;

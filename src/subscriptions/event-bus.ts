@@ -33,7 +33,9 @@ class EngineEventBus implements EventBus {
       publish: (routingKey, ...args) => void engine.publish(`${prefix}${routingKey}`, args[0]),
       subscribe: (routingKey, dynamicId) =>
         engine.asyncIterableIterator(
-          dynamicId === undefined ? `${prefix}${routingKey}` : `${prefix}${routingKey}:${String(dynamicId)}`,
+          dynamicId === undefined
+            ? `${prefix}${routingKey}`
+            : `${prefix}${routingKey}:${typeof dynamicId === 'string' ? dynamicId : JSON.stringify(dynamicId)}`,
         ),
     };
   }
@@ -43,9 +45,13 @@ class EngineEventBus implements EventBus {
   }
 
   subscribe<T extends Topic>(topic: T, key: string): AsyncIterableIterator<TopicPayloads[T]> {
-    // graphql-subscriptions v3's iterator subscribes lazily and its return() runs unsubscribe on
-    // the engine (for Redis: UNSUBSCRIBE once the channel's last listener leaves).
-    return this.engine.asyncIterableIterator<TopicPayloads[T]>(channelOf(this.prefix, topic, key));
+    // The engines' iterators subscribe lazily (on the first pull) and their return() runs the
+    // engine's unsubscribe (for Redis: UNSUBSCRIBE once the channel's last listener leaves).
+    // The pass-through filter settles a pull left pending by return() (see filterEvents).
+    return filterEvents(
+      this.engine.asyncIterableIterator<TopicPayloads[T]>(channelOf(this.prefix, topic, key)),
+      () => true,
+    );
   }
 
   close(): Promise<void> {
@@ -64,27 +70,48 @@ export function createEventBus(options: { redisUrl?: string; prefix: string }): 
   });
 }
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /**
  * Keeps the events of `source` that pass `keep`, and — unlike an async generator, whose
  * `return()` waits for a pending `next()` — forwards `return()` to the source immediately, so an
- * unsubscribing client never leaves a listener behind (OpenCTI#16402, mercurius#1120).
+ * unsubscribing client never leaves a listener behind (OpenCTI#16402, mercurius#1120). A `next()`
+ * still pending when `return()` is called settles as done: graphql-subscriptions 3's in-memory
+ * iterator would otherwise leave it waiting forever (its `return()` clears the queues, then a
+ * late pull parks in an empty queue no event will ever reach).
  */
 export function filterEvents<T>(
   source: AsyncIterableIterator<T>,
   keep: (event: T) => boolean | Promise<boolean>,
 ): AsyncIterableIterator<T> {
+  let closed = false;
+  let signalClosed!: (result: IteratorReturnResult<undefined>) => void;
+  const whenClosed = new Promise<IteratorReturnResult<undefined>>((resolve) => (signalClosed = resolve));
+  const close = () => {
+    closed = true;
+    signalClosed(DONE);
+  };
   const iterator: AsyncIterableIterator<T> = {
     async next() {
-      for (;;) {
-        const result = await source.next();
-        if (result.done || (await keep(result.value))) return result;
+      while (!closed) {
+        const result = await Promise.race([source.next(), whenClosed]);
+        if (closed || result.done) {
+          close();
+          return DONE;
+        }
+        if (await keep(result.value)) return result;
       }
+      return DONE;
     },
-    return() {
-      return source.return ? source.return() : Promise.resolve({ done: true, value: undefined });
+    async return() {
+      close();
+      if (source.return) await source.return();
+      return DONE;
     },
-    throw(error?: unknown) {
-      return source.throw ? source.throw(error) : Promise.reject(error);
+    async throw(error?: unknown) {
+      close();
+      if (source.return) await source.return();
+      throw error instanceof Error ? error : new Error(String(error));
     },
     [Symbol.asyncIterator]() {
       return iterator;

@@ -6,7 +6,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer();
-});
+}, 120_000);
 afterAll(async () => server?.close());
 
 const PAYLOAD = 'accessToken refreshToken expiresAt user { id role displayName email }';
@@ -27,7 +27,9 @@ const email = () => `person${++n}-${Date.now()}@example.test`;
 const PASSWORD = 'correct horse battery';
 
 async function register(input: Record<string, unknown>) {
-  return server.gql<{ register: Payload }>(REGISTER, { input: { password: PASSWORD, displayName: 'Someone', ...input } });
+  return server.gql<{ register: Payload }>(REGISTER, {
+    input: { password: PASSWORD, displayName: 'Someone', ...input },
+  });
 }
 
 const code = (res: { errors?: { extensions?: Record<string, unknown> }[] }) => res.errors?.[0]?.extensions?.code;
@@ -44,7 +46,9 @@ describe('register', () => {
     const me = await server.gql('{ me { id } }', {}, { authorization: `Bearer ${payload.accessToken}` });
     expect(me.data).toEqual({ me: { id: payload.user.id } });
     // argon2id, never the password itself.
-    const row = await server.app.db.orm.em.fork().findOneOrFail(User, { id: payload.user.id }, { populate: ['passwordHash'] });
+    const row = await server.app.db.orm.em
+      .fork()
+      .findOneOrFail(User, { id: payload.user.id }, { populate: ['passwordHash'] });
     expect(row.passwordHash).toMatch(/^\$argon2id\$/);
   });
 
@@ -82,7 +86,7 @@ describe('login', () => {
   const who = 'login-user@example.test';
   beforeAll(async () => {
     await register({ email: who });
-  });
+  }, 120_000);
 
   it('logs in with the right password, whatever the email case', async () => {
     const res = await server.gql<{ login: Payload }>(LOGIN, { email: 'Login-User@Example.test', password: PASSWORD });
@@ -106,7 +110,7 @@ describe('login', () => {
       await server.gql(LOGIN, vars);
       return performance.now() - started;
     };
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const wrong: number[] = [];
     const unknown: number[] = [];
     for (let i = 0; i < 7; i++) {
@@ -150,7 +154,9 @@ describe('refresh tokens', () => {
 
   it('lets only one of two concurrent uses of a token win', async () => {
     const first = await session();
-    const results = await Promise.all([1, 2, 3].map(() => server.gql<{ refreshToken: Payload }>(REFRESH, { t: first.refreshToken })));
+    const results = await Promise.all(
+      [1, 2, 3].map(() => server.gql<{ refreshToken: Payload }>(REFRESH, { t: first.refreshToken })),
+    );
     expect(results.filter((r) => !r.errors).length).toBeLessThanOrEqual(1);
   });
 
@@ -158,7 +164,7 @@ describe('refresh tokens', () => {
     expect(reason(await server.gql(REFRESH, { t: 'aimrt_nope' }))).toBe('INVALID_REFRESH_TOKEN');
     const s = await session();
     const rows = await server.app.db.orm.em.fork().find(RefreshToken, { user: s.user.id });
-    expect(rows[0]!.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[0].tokenHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(rows)).not.toContain(s.refreshToken);
   });
 

@@ -1,3 +1,4 @@
+import { ApiKeyService } from '../../src/auth/api-key.service.js';
 import { ApiKey } from '../../src/entities/api-key.entity.js';
 import { Role } from '../../src/entities/enums.js';
 import { User } from '../../src/entities/user.entity.js';
@@ -11,7 +12,7 @@ let f: Factory;
 beforeAll(async () => {
   server = await startTestServer({ API_KEY_MAX_PER_USER: '3' });
   f = new Factory(server.app);
-});
+}, 120_000);
 afterAll(async () => server?.close());
 
 const KEY_FIELDS = 'id name prefix scopes expiresAt lastUsedAt revokedAt rotatedFromId createdAt';
@@ -27,7 +28,11 @@ type Created = { createApiKey: { secret: string; apiKey: Key } };
 const ext = (res: { errors?: { extensions?: Record<string, unknown> }[] }) => res.errors?.[0]?.extensions;
 
 async function create(user: User, input: Record<string, unknown>) {
-  return server.gql<Created>(CREATE, { input: { name: 'ci', scopes: ['models:read'], ...input } }, await authHeaders(server.app, user));
+  return server.gql<Created>(
+    CREATE,
+    { input: { name: 'ci', scopes: ['models:read'], ...input } },
+    await authHeaders(server.app, user),
+  );
 }
 
 it('creates a key whose secret is shown once and stored only as a hash', async () => {
@@ -49,12 +54,21 @@ it('creates a key whose secret is shown once and stored only as a hash', async (
 
 it('validates scopes against the known list and the owner role', async () => {
   const consumer = await f.user({ role: Role.CONSUMER });
-  expect(ext(await create(consumer, { scopes: ['models:delete'] }))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scopes' });
+  expect(ext(await create(consumer, { scopes: ['models:delete'] }))).toMatchObject({
+    code: 'BAD_USER_INPUT',
+    field: 'scopes',
+  });
   expect(ext(await create(consumer, { scopes: [] }))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scopes' });
-  expect(ext(await create(consumer, { scopes: ['models:write'] }))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scopes' });
+  expect(ext(await create(consumer, { scopes: ['models:write'] }))).toMatchObject({
+    code: 'BAD_USER_INPUT',
+    field: 'scopes',
+  });
   const publisher = await f.user({ role: Role.PUBLISHER });
   expect((await create(publisher, { scopes: ['models:write'] })).errors).toBeUndefined();
-  expect(ext(await create(publisher, { expiresInDays: 0 }))).toMatchObject({ code: 'BAD_USER_INPUT', field: 'expiresInDays' });
+  expect(ext(await create(publisher, { expiresInDays: 0 }))).toMatchObject({
+    code: 'BAD_USER_INPUT',
+    field: 'expiresInDays',
+  });
 });
 
 it('caps active keys per user', async () => {
@@ -105,16 +119,25 @@ it("hides other users' keys (NOT_FOUND), but lets an admin revoke them", async (
   const other = await f.user();
   const admin = await f.user({ role: Role.ADMIN });
   const created = (await create(owner, {})).data!.createApiKey;
-  expect(ext(await server.gql(REVOKE, { id: created.apiKey.id }, await authHeaders(server.app, other)))?.code).toBe('NOT_FOUND');
-  expect(ext(await server.gql(ROTATE, { id: created.apiKey.id }, await authHeaders(server.app, other)))?.code).toBe('NOT_FOUND');
-  expect((await server.gql(REVOKE, { id: created.apiKey.id }, await authHeaders(server.app, admin))).errors).toBeUndefined();
+  expect(ext(await server.gql(REVOKE, { id: created.apiKey.id }, await authHeaders(server.app, other)))?.code).toBe(
+    'NOT_FOUND',
+  );
+  expect(ext(await server.gql(ROTATE, { id: created.apiKey.id }, await authHeaders(server.app, other)))?.code).toBe(
+    'NOT_FOUND',
+  );
+  expect(
+    (await server.gql(REVOKE, { id: created.apiKey.id }, await authHeaders(server.app, admin))).errors,
+  ).toBeUndefined();
 });
 
 it('refuses an expired key', async () => {
   const user = await f.user();
   const secret = await apiKeyFor(server.app, user, ['models:read'], { expiresInDays: 1 });
   await server.app.db.orm.em.fork().nativeUpdate(ApiKey, { user: user.id }, { expiresAt: new Date(Date.now() - 1000) });
-  expect(ext(await server.gql(ME, {}, { 'x-api-key': secret }))).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'API_KEY_EXPIRED' });
+  expect(ext(await server.gql(ME, {}, { 'x-api-key': secret }))).toMatchObject({
+    code: 'UNAUTHENTICATED',
+    reason: 'API_KEY_EXPIRED',
+  });
 });
 
 it('writes lastUsedAt at most once per window, not on every request', async () => {
@@ -132,12 +155,27 @@ it('writes lastUsedAt at most once per window, not on every request', async () =
   expect(await lastUsed()).toBe(first);
 });
 
-it("follows the owner's role: a demoted publisher's key loses models:write at once", async () => {
+it("follows the owner's role: a demoted publisher's key loses models:write (once out of the cache)", async () => {
   const user = await f.user({ role: Role.PUBLISHER });
   const secret = await apiKeyFor(server.app, user, ['models:write', 'models:read']);
-  const caller = await server.app.services.auth.apiKeys.authenticate(server.app.db.orm.em.fork(), secret);
-  expect(caller.scopes).toEqual(expect.arrayContaining(['models:write']));
-  await server.app.db.orm.em.fork().nativeUpdate(User, { id: user.id }, { role: Role.CONSUMER });
-  const after = await server.app.services.auth.apiKeys.authenticate(server.app.db.orm.em.fork(), secret);
-  expect(after).toMatchObject({ role: 'CONSUMER', scopes: ['models:read'] });
+  // Another replica's view: the role is read with the key, remembered for API_KEY_CACHE_SECONDS.
+  const replica = new ApiKeyService({ apiKeyMaxPerUser: 10, apiKeyLastUsedWriteSeconds: 60, apiKeyCacheSeconds: 1 });
+  const em = () => server.app.db.orm.em.fork();
+  expect((await replica.authenticate(em(), secret)).scopes).toEqual(expect.arrayContaining(['models:write']));
+  await em().nativeUpdate(User, { id: user.id }, { role: Role.CONSUMER });
+  const later = new Date(Date.now() + 1500);
+  expect(await replica.authenticate(em(), secret, later)).toMatchObject({ role: 'CONSUMER', scopes: ['models:read'] });
+});
+
+it('a revocation reaches other replicas within the cache lifetime', async () => {
+  const user = await f.user();
+  const secret = await apiKeyFor(server.app, user, ['models:read']);
+  const replica = new ApiKeyService({ apiKeyMaxPerUser: 10, apiKeyLastUsedWriteSeconds: 60, apiKeyCacheSeconds: 1 });
+  const em = () => server.app.db.orm.em.fork();
+  await replica.authenticate(em(), secret);
+  await em().nativeUpdate(ApiKey, { user: user.id }, { revokedAt: new Date() });
+  await expect(replica.authenticate(em(), secret)).resolves.toMatchObject({ userId: user.id }); // cached
+  await expect(replica.authenticate(em(), secret, new Date(Date.now() + 1500))).rejects.toMatchObject({
+    details: { reason: 'API_KEY_REVOKED' },
+  });
 });

@@ -11,7 +11,7 @@ let f: Factory;
 beforeAll(async () => {
   server = await startTestServer();
   f = new Factory(server.app);
-});
+}, 120_000);
 afterAll(async () => server?.close());
 
 const ME = '{ me { id role displayName email } }';
@@ -51,7 +51,9 @@ describe('caller resolution over HTTP', () => {
     const user = await f.user({ role: Role.PUBLISHER });
     const res = await server.gql(ME, {}, await authHeaders(server.app, user));
     expect(res.errors).toBeUndefined();
-    expect(res.data).toEqual({ me: { id: user.id, role: 'PUBLISHER', displayName: user.displayName, email: user.email } });
+    expect(res.data).toEqual({
+      me: { id: user.id, role: 'PUBLISHER', displayName: user.displayName, email: user.email },
+    });
   });
 
   it('knows the owner of an X-API-Key, and of a key sent as a Bearer token', async () => {

@@ -17,7 +17,7 @@ let userId: string;
 beforeAll(async () => {
   server = await startTestServer();
   userId = (await new Factory(server.app).user({ role: Role.CONSUMER })).id;
-});
+}, 120_000);
 afterAll(async () => server?.close());
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -43,7 +43,9 @@ async function serverSigned(claims: Record<string, unknown>, header: Record<stri
 
 describe('access tokens presented over HTTP', () => {
   it('accepts a genuine token', async () => {
-    const res = await me(await server.app.services.auth.tokens.issue({ id: userId, role: Role.CONSUMER }).then((t) => t.token));
+    const res = await me(
+      await server.app.services.auth.tokens.issue({ id: userId, role: Role.CONSUMER }).then((t) => t.token),
+    );
     expect(res.data?.me.id).toBe(userId);
   });
 
@@ -79,7 +81,7 @@ describe('access tokens presented over HTTP', () => {
       'HS256 keyed with the public key (algorithm confusion)',
       async () => {
         const { signing } = await server.app.services.auth.tokens.keys();
-        const pub = JSON.stringify(await exportJWK(signing.key as Parameters<typeof exportJWK>[0]));
+        const pub = JSON.stringify(await exportJWK(signing.key));
         const cfg = server.app.config.auth.jwt;
         return new SignJWT({ role: 'ADMIN' })
           .setProtectedHeader({ alg: 'HS256', kid: signing.kid, typ: 'at+jwt' })
@@ -94,7 +96,13 @@ describe('access tokens presented over HTTP', () => {
     ],
     [
       'expired',
-      async () => (await server.app.services.auth.tokens.issue({ id: userId, role: Role.CONSUMER }, new Date(Date.now() - 3_600_000))).token,
+      async () =>
+        (
+          await server.app.services.auth.tokens.issue(
+            { id: userId, role: Role.CONSUMER },
+            new Date(Date.now() - 3_600_000),
+          )
+        ).token,
       'TOKEN_EXPIRED',
     ],
     ['for another audience', () => serverSigned({ aud: 'some-other-api' }), 'INVALID_TOKEN'],
@@ -106,7 +114,7 @@ describe('access tokens presented over HTTP', () => {
       'with its payload edited (role: ADMIN)',
       async () => {
         const [h, p, s] = (await tokenFor(server.app, { id: userId, role: Role.CONSUMER } as never)).split('.');
-        const payload = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+        const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
         return `${h}.${b64({ ...payload, role: 'ADMIN' })}.${s}`;
       },
       'INVALID_TOKEN',
@@ -125,29 +133,47 @@ describe('signing keys', () => {
   const secret = (c: string) => c.repeat(40);
 
   it('rotates without logging anyone out: old tokens verify while the old key stays in the set', async () => {
-    const before = new AccessTokenService(jwtConfig(), () => JwtKeySet.load({ ...jwtConfig(), secrets: `old:${secret('a')}` }, { dataDir: 'memory://x', env: 'test' }));
+    const before = new AccessTokenService(jwtConfig(), () =>
+      JwtKeySet.load({ ...jwtConfig(), secrets: `old:${secret('a')}` }, { dataDir: 'memory://x', env: 'test' }),
+    );
     const oldToken = (await before.issue({ id: userId, role: Role.CONSUMER })).token;
     const during = new AccessTokenService(jwtConfig(), () =>
-      JwtKeySet.load({ ...jwtConfig(), secrets: `new:${secret('b')},old:${secret('a')}`, activeKid: 'new' }, { dataDir: 'memory://x', env: 'test' }),
+      JwtKeySet.load(
+        { ...jwtConfig(), secrets: `new:${secret('b')},old:${secret('a')}`, activeKid: 'new' },
+        { dataDir: 'memory://x', env: 'test' },
+      ),
     );
     await expect(during.verify(oldToken)).resolves.toMatchObject({ userId });
     const newToken = (await during.issue({ id: userId, role: Role.CONSUMER })).token;
-    expect(JSON.parse(Buffer.from(newToken.split('.')[0]!, 'base64url').toString()).kid).toBe('new');
-    const after = new AccessTokenService(jwtConfig(), () => JwtKeySet.load({ ...jwtConfig(), secrets: `new:${secret('b')}` }, { dataDir: 'memory://x', env: 'test' }));
+    expect((JSON.parse(Buffer.from(newToken.split('.')[0] ?? '', 'base64url').toString()) as { kid: string }).kid).toBe(
+      'new',
+    );
+    const after = new AccessTokenService(jwtConfig(), () =>
+      JwtKeySet.load({ ...jwtConfig(), secrets: `new:${secret('b')}` }, { dataDir: 'memory://x', env: 'test' }),
+    );
     await expect(after.verify(newToken)).resolves.toMatchObject({ userId });
     await expect(after.verify(oldToken)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
   it('takes a JWK set of private keys, signing with the active one', async () => {
-    const jwk = async (kid: string) => ({ ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid, alg: 'ES256' });
+    const jwk = async (kid: string) => ({
+      ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+      kid,
+      alg: 'ES256',
+    });
     const keys = JSON.stringify({ keys: [await jwk('k1'), await jwk('k2')] });
-    const set = await JwtKeySet.load({ ...jwtConfig(), privateKeys: keys, activeKid: 'k2' }, { dataDir: 'memory://x', env: 'production' });
+    const set = await JwtKeySet.load(
+      { ...jwtConfig(), privateKeys: keys, activeKid: 'k2' },
+      { dataDir: 'memory://x', env: 'production' },
+    );
     expect(set.signing.kid).toBe('k2');
     expect(set.kids).toEqual(['k1', 'k2']);
   });
 
   it('refuses weak HMAC secrets', async () => {
-    await expect(JwtKeySet.load({ ...jwtConfig(), secrets: 'k:short' }, { dataDir: 'memory://x', env: 'test' })).rejects.toThrow(/32 bytes/);
+    await expect(
+      JwtKeySet.load({ ...jwtConfig(), secrets: 'k:short' }, { dataDir: 'memory://x', env: 'test' }),
+    ).rejects.toThrow(/32 bytes/);
   });
 
   it('fails closed in production: no configured key, no start', () => {

@@ -55,9 +55,13 @@ describe('over HTTP (in-process buckets)', () => {
   let server: TestServer;
   let f: Factory;
   beforeAll(async () => {
-    server = await startTestServer({ RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_QUERY: '3/60', RATE_LIMIT_MUTATION: '2/60' });
+    server = await startTestServer({
+      RATE_LIMIT_ENABLED: 'true',
+      RATE_LIMIT_QUERY: '3/60',
+      RATE_LIMIT_MUTATION: '2/60',
+    });
     f = new Factory(server.app);
-  });
+  }, 120_000);
   afterAll(async () => server?.close());
 
   const query = (headers: Record<string, string> = {}) =>
@@ -81,7 +85,23 @@ describe('over HTTP (in-process buckets)', () => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBe(20);
     const body = (await refused.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
-    expect(body.errors[0]!.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 20, limitClass: 'query' });
+    expect(body.errors[0].extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 20, limitClass: 'query' });
+  });
+
+  it("buckets anonymous callers by the client's address", async () => {
+    const seen: (string | undefined)[] = [];
+    const policy = server.app.rateLimits;
+    const original = policy.check.bind(policy);
+    policy.check = async (caller, ip, classes) => {
+      seen.push(ip);
+      return original(caller, ip, classes);
+    };
+    try {
+      await query();
+    } finally {
+      policy.check = original;
+    }
+    expect(seen).toEqual([expect.stringMatching(/127\.0\.0\.1$/)]);
   });
 
   it('keeps separate buckets per user, per API key, and per address for anonymous callers', async () => {
@@ -142,30 +162,34 @@ withRedis('Redis buckets', () => {
     const prefix = `test:${randomUUID()}:`;
     const children: ChildProcess[] = [];
     const start = async () => {
-      const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'test/auth/fixtures/server-process.ts'], {
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          NODE_ENV: 'test',
-          LOG_LEVEL: 'silent',
-          // `{ __typename }` touches no table: PostgreSQL when there is one (no PGlite start-up),
-          // else an empty embedded database.
-          DATABASE_URL: process.env.DATABASE_URL ?? '',
-          DATA_DIR: `memory://${randomUUID()}`,
-          MIGRATE_ON_START: process.env.DATABASE_URL ? 'false' : 'true',
-          INFERENCE_START: 'lazy',
-          SEED_ON_START: 'false',
-          REDIS_URL: redisUrl,
-          RATE_LIMIT_ENABLED: 'true',
-          RATE_LIMIT_PREFIX: prefix,
-          RATE_LIMIT_QUERY: '5/600',
-          PUBSUB_PREFIX: prefix,
+      const child = spawn(
+        process.execPath,
+        ['--import', '@swc-node/register/esm-register', 'test/auth/fixtures/server-process.ts'],
+        {
+          env: {
+            ...process.env,
+            NODE_OPTIONS: '',
+            NODE_ENV: 'test',
+            LOG_LEVEL: 'silent',
+            // `{ __typename }` touches no table: PostgreSQL when there is one (no PGlite start-up),
+            // else an empty embedded database.
+            DATABASE_URL: process.env.DATABASE_URL ?? '',
+            DATA_DIR: `memory://${randomUUID()}`,
+            MIGRATE_ON_START: process.env.DATABASE_URL ? 'false' : 'true',
+            INFERENCE_START: 'lazy',
+            SEED_ON_START: 'false',
+            REDIS_URL: redisUrl,
+            RATE_LIMIT_ENABLED: 'true',
+            RATE_LIMIT_PREFIX: prefix,
+            RATE_LIMIT_QUERY: '5/600',
+            PUBSUB_PREFIX: prefix,
+          },
+          stdio: ['pipe', 'pipe', 'inherit'],
         },
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
+      );
       children.push(child);
       const line = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout! }).once('line', resolve);
+        createInterface({ input: child.stdout }).once('line', resolve);
         child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
       });
       return `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}/graphql`;
@@ -173,11 +197,15 @@ withRedis('Redis buckets', () => {
     try {
       const [a, b] = await Promise.all([start(), start()]);
       const ask = (url: string) =>
-        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"query":"{ __typename }"}',
+        });
       const statuses = [];
       for (const url of [a, b, a, b, a, b, a]) statuses.push((await ask(url)).status);
       expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
-      const last = await ask(b!);
+      const last = await ask(b);
       expect(last.headers.get('retry-after')).toMatch(/^\d+$/);
     } finally {
       for (const child of children) child.stdin?.end();

@@ -171,7 +171,7 @@ describe('billing over GraphQL', () => {
     expect(mine.data!.invoices.totalCount).toBe(1);
     const invoice = mine.data!.invoices.edges[0].node;
     expect(invoice).toMatchObject({
-      number: expect.stringMatching(/^MM-2026-\d{6}$/),
+      number: expect.stringMatching(/^MM-2026-\d{6}$/) as string,
       periodStart: '2026-02-01',
       periodEnd: '2026-02-28',
       status: 'OPEN',
@@ -192,5 +192,14 @@ describe('billing over GraphQL', () => {
     expect(peek.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const own = await server.gql(InvoiceDocument, { id: invoice.id }, await headers(consumer));
     expect(own.data?.invoice.id).toBe(invoice.id);
+  });
+
+  it('answers 503 on the Stripe webhook route when Stripe is not configured', async () => {
+    const res = await fetch(`${server.origin}/webhooks/stripe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' },
+      body: '{}',
+    });
+    expect(res.status).toBe(503);
   });
 });

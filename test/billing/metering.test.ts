@@ -1,5 +1,5 @@
 import { MeteringService } from '../../src/billing/metering.service.js';
-import { PredictionStatus } from '../../src/entities/enums.js';
+import { PredictionMode, PredictionStatus } from '../../src/entities/enums.js';
 import { Model } from '../../src/entities/model.entity.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
 import { UsageRecord } from '../../src/entities/usage-record.entity.js';
@@ -43,6 +43,35 @@ describe('metering', () => {
     // A new UTC month has a new allowance.
     const april = await fx.meteredPrediction(metering, consumer, model, version, new Date('2026-04-01T00:00:00Z'));
     expect(april.record.free).toBe(true);
+  });
+
+  it('meters a prediction created in the same transaction and not yet flushed (the sync path)', async () => {
+    const consumer = await fx.consumer();
+    const { model, version } = await fx.pricedModel(await fx.publisher(), {
+      pricePerRequest: '0.02',
+      freeRequestsPerMonth: 0,
+    });
+    const { id } = await fx.em().transactional(async (em) => {
+      const p = em.create(Prediction, {
+        user: consumer.id,
+        model: model.id,
+        version: version.id,
+        mode: PredictionMode.SYNC,
+        status: PredictionStatus.SUCCEEDED,
+        completedAt: new Date(),
+        inputs: null,
+        outputs: null,
+      });
+      await metering.meter(em, p);
+      return p;
+    });
+    const stored = await fx.em().findOneOrFail(Prediction, id);
+    expect([stored.status, stored.unitPrice, stored.cost]).toEqual([
+      PredictionStatus.SUCCEEDED,
+      '0.0200000000',
+      '0.0200000000',
+    ]);
+    expect(await fx.em().count(UsageRecord, { prediction: id })).toBe(1);
   });
 
   it('meters a retried prediction once', async () => {

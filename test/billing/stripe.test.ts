@@ -63,7 +63,10 @@ describe('Stripe invoicing and webhooks', () => {
 
       const remote = stripe.invoices.get(invoice.stripeInvoiceId!)!;
       expect(remote).toMatchObject({ status: 'open', customer: user.stripeCustomerId, currency: 'usd' });
-      expect(remote.metadata).toEqual({ invoiceId: invoice.id, invoiceNumber: expect.stringMatching(/^MM-2026-/) });
+      expect(remote.metadata).toEqual({
+        invoiceId: invoice.id,
+        invoiceNumber: expect.stringMatching(/^MM-2026-/) as string,
+      });
       const [item] = [...stripe.invoiceItems.values()];
       // 7 × 0.15 cents = 1.05 cents: Stripe rounds the line to 1 cent.
       expect(item).toMatchObject({ quantity: 7, unit_amount_decimal: '0.15', invoice: remote.id });
@@ -165,6 +168,16 @@ describe('Stripe invoicing and webhooks', () => {
       expect(stored.paidAt).toEqual(new Date(1_800_000_090 * 1000));
       const replay = await send(paid);
       expect(await replay.json()).toEqual({ received: true, outcome: 'duplicate' });
+    });
+
+    it('processes an event delivered several times at once exactly once', async () => {
+      const invoice = await openInvoice('2026-05');
+      const payload = event('invoice.marked_uncollectible', invoice, 1_800_000_500);
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, async () => ((await (await send(payload)).json()) as { outcome: string }).outcome),
+      );
+      expect(outcomes.sort()).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'processed']);
+      expect(await statusOf(invoice)).toBe(InvoiceStatus.UNCOLLECTIBLE);
     });
 
     it('keeps the latest state when events arrive out of order', async () => {

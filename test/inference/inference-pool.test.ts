@@ -154,7 +154,7 @@ describe('dynamic batching', () => {
     }
   });
 
-  it('never batches requests whose non-leading dims differ, or a version without a shared batch dim', async () => {
+  it('runs a version without a shared batch dim one request at a time', async () => {
     const pool = await startTestPool({ batching: { enabled: true, maxBatchSize: 16, maxQueueDelayMs: 25 } });
     try {
       const v = await poolVersion('throws');
@@ -172,7 +172,7 @@ describe('dynamic batching', () => {
 });
 
 describe('faults and limits', () => {
-  it('fails in-flight requests of a killed worker with a retryable error and replaces the worker', async () => {
+  it('fails in-flight requests of a recycled worker at once (retryable) and replaces the worker', async () => {
     const pool = await startTestPool();
     try {
       const v = await poolVersion('mlp-1024');
@@ -182,7 +182,7 @@ describe('faults and limits', () => {
         { name: 'input', dtype: 'float32', shape: [rows, 1024], data: new Array(rows * 1024).fill(0.5) },
       ];
       const running = predictJson(pool, v, inputs);
-      await pool.terminateWorker(0);
+      pool.retireWorker(0);
       await expectAppError(running, 'SERVICE_UNAVAILABLE', { reason: 'WORKER_DIED', retryable: true });
       // The replacement starts on its own; the next request waits for it in the queue.
       const after = await predictJson(pool, await poolVersion('elementwise'), [
@@ -193,6 +193,76 @@ describe('faults and limits', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('replaces a worker that runs out of heap; its request fails as retryable, the next one runs', async () => {
+    const pool = await startTestPool({ workerMaxHeapMb: 16 });
+    try {
+      const v = await poolVersion('all-dtypes');
+      // String tensors live on the worker's V8 heap: 48 strings of 1 MiB do not fit in 16 MB.
+      const n = 48;
+      const big = 'x'.repeat(2 ** 20);
+      const inputs = v.inputs.map((s): TensorInputLike => {
+        const data =
+          s.dtype === 'string'
+            ? Array.from({ length: n }, (_, i) => `${big}${i}`)
+            : new Array(n).fill(s.dtype === 'bool' ? true : 1);
+        return { name: s.name, dtype: s.dtype, shape: [n], data };
+      });
+      const { tensors } = validateAndDecodeInputs(inputs, v.inputs, { maxRequestBytes: 2 ** 30 });
+      const err = await expectAppError(pool.run(v, tensors), 'SERVICE_UNAVAILABLE', {
+        reason: 'WORKER_DIED',
+        retryable: true,
+      });
+      expect(err.message).toMatch(/ERR_WORKER_OUT_OF_MEMORY/);
+      const after = await predictJson(pool, await poolVersion('elementwise'), [
+        { name: 'x', dtype: 'float32', shape: [1, 4], data: [0, 0, 0, 0] },
+      ]);
+      expect(after.json[0].data).toEqual([1, 1, 1, 1]);
+      expect(pool.health()).toMatchObject({ ready: 1, restarts: 1 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('times out a request that waits too long, as retryable, without disturbing the one running', async () => {
+    const pool = await startTestPool({ batching: { enabled: false, maxBatchSize: 1, maxQueueDelayMs: 0 } });
+    try {
+      const v = await poolVersion('mlp-1024');
+      const rows = 256;
+      const input = (): TensorInputLike[] => [
+        { name: 'input', dtype: 'float32', shape: [rows, 1024], data: new Array(rows * 1024).fill(0.5) },
+      ];
+      const running = predictJson(pool, v, input());
+      // Queued behind a 256-row MLP-1024 run on the only worker: 1 ms is not enough.
+      const { tensors } = validateAndDecodeInputs(input(), v.inputs, LIMITS);
+      await expectAppError(pool.run(v, tensors, { timeoutMs: 1 }), 'SERVICE_UNAVAILABLE', {
+        reason: 'TIMEOUT',
+        retryable: true,
+      });
+      expect((await running).json[0].shape).toEqual([rows, 16]);
+      expect(pool.health()).toMatchObject({ ready: 1, restarts: 0, queued: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('closes with a native run in flight without taking the process down', async () => {
+    // Terminating a thread inside session.run aborts the process (see README): close() must
+    // fail the caller at once and let the run return before the thread goes.
+    const pool = await startTestPool();
+    const v = await poolVersion('mlp-1024');
+    await pool.warm(v);
+    const rows = 256;
+    const running = predictJson(pool, v, [
+      { name: 'input', dtype: 'float32', shape: [rows, 1024], data: new Array(rows * 1024).fill(0.5) },
+    ]).then(
+      () => 'ran',
+      (e: unknown) => e,
+    );
+    await pool.close();
+    expect(await running).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { reason: 'SHUTTING_DOWN' } });
+    expect(pool.health()).toMatchObject({ ready: 0 });
   });
 
   it('refuses requests beyond the per-version queue bound with OVERLOADED', async () => {

@@ -15,7 +15,7 @@ import {
   UpdateModelDocument,
   UploadModelVersionDocument,
 } from '../generated/graphql.js';
-import { authHeaders } from '../support/auth.js';
+import { apiKeyFor, apiKeyHeaders, authHeaders } from '../support/auth.js';
 import { Factory } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { filesUnder, FIXTURES } from './publishing-helpers.js';
@@ -35,14 +35,24 @@ beforeAll(async () => {
   publisher = await f.user({ role: Role.PUBLISHER });
   consumer = await f.user({ role: Role.CONSUMER });
   pub = await authHeaders(server.app, publisher);
-});
+  // Starting the embedded database and applying migrations can be slow on a busy machine.
+}, 120_000);
 afterAll(async () => server?.close());
 
 let slugSeq = 0;
 async function createModel(): Promise<string> {
   const res = await server.gql(
     CreateModelDocument,
-    { input: { slug: `upload-${++slugSeq}`, name: 'Upload target', task: 'feature-transform', tags: ['Demo', 'demo'], pricePerRequest: '0.0015', freeRequestsPerMonth: 100 } },
+    {
+      input: {
+        slug: `upload-${++slugSeq}`,
+        name: 'Upload target',
+        task: 'feature-transform',
+        tags: ['Demo', 'demo'],
+        pricePerRequest: '0.0015',
+        freeRequestsPerMonth: 100,
+      },
+    },
     pub,
   );
   expect(res.errors).toBeUndefined();
@@ -53,8 +63,19 @@ async function createModel(): Promise<string> {
   return model.id;
 }
 
-const upload = (modelId: string, version: string, file: { bytes: Uint8Array | Blob; filename: string }, headers = pub) =>
-  postMultipart(server.origin, UploadModelVersionDocument, { modelId, version, changelog: `v${version}` }, file, headers);
+const upload = (
+  modelId: string,
+  version: string,
+  file: { bytes: Uint8Array | Blob; filename: string },
+  headers = pub,
+) =>
+  postMultipart(
+    server.origin,
+    UploadModelVersionDocument,
+    { modelId, version, changelog: `v${version}` },
+    file,
+    headers,
+  );
 
 async function versions(modelId: string) {
   const res = await server.gql(ModelVersionsDocument, { id: modelId }, pub);
@@ -67,12 +88,14 @@ it('uploads a real ONNX file over multipart, validates it in the background, and
   const res = await upload(modelId, '1.0.0', fixture('two-inputs.onnx'));
   expect(res.errors).toBeUndefined();
   const v = res.data!.uploadModelVersion;
-  expect(v).toEqual(expect.objectContaining({ version: '1.0.0', status: 'PROCESSING', changelog: 'v1.0.0', isDefault: false }));
+  expect(v).toEqual(
+    expect.objectContaining({ version: '1.0.0', status: 'PROCESSING', changelog: 'v1.0.0', isDefault: false }),
+  );
   expect(v.sizeBytes).toBe(readFileSync(join(FIXTURES, 'two-inputs.onnx')).length);
 
   await server.app.services.versions.whenValidated(v.id);
   const model = await versions(modelId);
-  const ready = model.versions.edges[0]!.node;
+  const ready = model.versions.edges[0].node;
   expect(ready.status).toBe('READY');
   expect(ready.isDefault).toBe(true);
   expect(model.defaultVersion?.id).toBe(v.id);
@@ -90,7 +113,7 @@ it('marks a corrupt upload FAILED with an actionable reason', async () => {
   const res = await upload(modelId, '1.0.0', { bytes: good.subarray(0, 1500), filename: 'broken.onnx' });
   expect(res.errors).toBeUndefined();
   await server.app.services.versions.whenValidated(res.data!.uploadModelVersion.id);
-  const node = (await versions(modelId)).versions.edges[0]!.node;
+  const node = (await versions(modelId)).versions.edges[0].node;
   expect(node.status).toBe('FAILED');
   expect(node.statusReason).toMatch(/corrupt or truncated ONNX file/);
   expect(node.isDefault).toBe(false);
@@ -132,7 +155,11 @@ it('refuses non-increasing versions and a repeated file, and lets one of two con
 it('enforces roles, ownership and CSRF prevention', async () => {
   const modelId = await createModel();
   const consumerHeaders = await authHeaders(server.app, consumer);
-  const create = await server.gql(CreateModelDocument, { input: { slug: 'nope', name: 'x', task: 'y' } }, consumerHeaders);
+  const create = await server.gql(
+    CreateModelDocument,
+    { input: { slug: 'nope', name: 'x', task: 'y' } },
+    consumerHeaders,
+  );
   expect(create.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   const anon = await server.gql(CreateModelDocument, { input: { slug: 'nope', name: 'x', task: 'y' } });
   expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -141,19 +168,36 @@ it('enforces roles, ownership and CSRF prevention', async () => {
   const taken = await server.gql(CreateModelDocument, { input: { slug: 'upload-1', name: 'x', task: 'y' } }, pub);
   expect(taken.errors?.[0]?.extensions?.code).toBe('CONFLICT');
 
+  // API keys: `models:write` may upload for its owner, `models:read` may not.
+  const readKey = apiKeyHeaders(await apiKeyFor(server.app, publisher, ['models:read']));
+  expect((await upload(modelId, '0.9.0', fixture('elementwise.onnx'), readKey)).errors?.[0]?.extensions?.code).toBe(
+    'FORBIDDEN',
+  );
+  const writeKey = apiKeyHeaders(await apiKeyFor(server.app, publisher, ['models:write']));
+  const byKey = await upload(modelId, '0.9.0', fixture('elementwise.onnx'), writeKey);
+  expect(byKey.errors).toBeUndefined();
+  await server.app.services.versions.whenValidated(byKey.data!.uploadModelVersion.id);
+
   // No preflight header: Apollo's CSRF prevention refuses the multipart request.
   const form = new FormData();
-  form.append('operations', JSON.stringify({ query: print(UploadModelVersionDocument), variables: { modelId, version: '1.0.0', file: null } }));
+  form.append(
+    'operations',
+    JSON.stringify({ query: print(UploadModelVersionDocument), variables: { modelId, version: '1.0.0', file: null } }),
+  );
   form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.append('0', new Blob([fixture('elementwise.onnx').bytes]), 'm.onnx');
+  form.append('0', new Blob([fixture('mlp-small.onnx').bytes]), 'm.onnx');
   const csrf = await fetch(`${server.origin}/graphql`, { method: 'POST', headers: pub, body: form });
   expect(csrf.status).toBe(400);
-  expect((await versions(modelId)).versions.totalCount).toBe(0);
+  expect((await versions(modelId)).versions.totalCount).toBe(1);
 });
 
 it('updates, sets default (rollback), deprecates and soft-deletes through GraphQL', async () => {
   const modelId = await createModel();
-  const upd = await server.gql(UpdateModelDocument, { id: modelId, input: { name: 'Renamed', pricePerRequest: '0.25', tags: ['a', 'b'] } }, pub);
+  const upd = await server.gql(
+    UpdateModelDocument,
+    { id: modelId, input: { name: 'Renamed', pricePerRequest: '0.25', tags: ['a', 'b'] } },
+    pub,
+  );
   expect(upd.errors).toBeUndefined();
   expect(upd.data!.updateModel).toEqual(expect.objectContaining({ name: 'Renamed', tags: ['a', 'b'] }));
   expect(upd.data!.updateModel.pricing.pricePerRequest.amount).toBe('0.25');
@@ -196,7 +240,7 @@ it('publishes status changes to the owner over WebSocket: PROCESSING then READY'
     const events = client.iterate({ query: print(ModelVersionStatusChangedDocument), variables: { modelId } });
     // The server subscribes asynchronously: re-publish v1's status until one arrives, so the
     // upload below cannot happen before the subscription exists.
-    let pending = events.next();
+    let pending: Promise<IteratorResult<unknown>> = events.next();
     for (;;) {
       await server.app.services.events.publish('MODEL_VERSION_STATUS_CHANGED', modelId, {
         modelId,
@@ -212,13 +256,13 @@ it('publishes status changes to the owner over WebSocket: PROCESSING then READY'
     const seen: { id: string; status: string }[] = [];
     while (!seen.some((e) => e.id === id && e.status === 'READY')) {
       pending = events.next();
-      const { value } = await pending;
-      const e = (value as StatusEvent).data.modelVersionStatusChanged;
+      const next = await pending;
+      const e = (next.value as StatusEvent).data.modelVersionStatusChanged;
       if (e.id === id) seen.push(e);
     }
     // Two events for the new version; the first may already read READY (each loads the row fresh).
     expect(seen).toHaveLength(2);
-    expect(seen[1]!.status).toBe('READY');
+    expect(seen[1].status).toBe('READY');
     await events.return?.();
   } finally {
     await client.dispose();

@@ -18,7 +18,8 @@ beforeAll(async () => {
   f = new Factory(server.app);
   publisher = await f.user({ role: Role.PUBLISHER });
   other = await f.user({ role: Role.PUBLISHER });
-});
+  // Starting the embedded database and applying migrations can be slow on a busy machine.
+}, 120_000);
 afterAll(async () => server?.close());
 
 const svc = () => server.app.services;
@@ -116,20 +117,62 @@ it('marks a corrupt file FAILED with a reason the publisher can act on, and dele
 it('refuses non-increasing versions, bad semver, a repeated checksum, strangers and oversize files', async () => {
   const model = await newModel();
   const ctx = () => ctxFor(server.app, publisher);
-  const v = await svc().versions.upload(ctx(), { modelId: model.id, version: '2.0.0', file: fixtureFile('elementwise.onnx') });
+  const v = await svc().versions.upload(ctx(), {
+    modelId: model.id,
+    version: '2.0.0',
+    file: fixtureFile('elementwise.onnx'),
+  });
   await svc().versions.whenValidated(v.id);
 
-  expect(await errorCode(svc().versions.upload(ctx(), { modelId: model.id, version: '2.0.0', file: fixtureFile('mlp-small.onnx') }))).toBe('CONFLICT');
-  expect(await errorCode(svc().versions.upload(ctx(), { modelId: model.id, version: '1.9.9', file: fixtureFile('mlp-small.onnx') }))).toBe('BAD_USER_INPUT');
-  expect(await errorCode(svc().versions.upload(ctx(), { modelId: model.id, version: '2.0.0-rc.1', file: fixtureFile('mlp-small.onnx') }))).toBe('BAD_USER_INPUT');
-  expect(await errorCode(svc().versions.upload(ctx(), { modelId: model.id, version: 'v3', file: fixtureFile('mlp-small.onnx') }))).toBe('BAD_USER_INPUT');
-  expect(await errorCode(svc().versions.upload(ctx(), { modelId: model.id, version: '3.0.0', file: fixtureFile('elementwise.onnx') }))).toBe('CONFLICT');
-  expect(await errorCode(svc().versions.upload(ctxFor(server.app, other), { modelId: model.id, version: '3.0.0', file: fixtureFile('mlp-small.onnx') }))).toBe('FORBIDDEN');
-  expect(await errorCode(svc().versions.upload(ctxFor(server.app, null), { modelId: model.id, version: '3.0.0', file: fixtureFile('mlp-small.onnx') }))).toBe('UNAUTHENTICATED');
+  expect(
+    await errorCode(
+      svc().versions.upload(ctx(), { modelId: model.id, version: '2.0.0', file: fixtureFile('mlp-small.onnx') }),
+    ),
+  ).toBe('CONFLICT');
+  expect(
+    await errorCode(
+      svc().versions.upload(ctx(), { modelId: model.id, version: '1.9.9', file: fixtureFile('mlp-small.onnx') }),
+    ),
+  ).toBe('BAD_USER_INPUT');
+  expect(
+    await errorCode(
+      svc().versions.upload(ctx(), { modelId: model.id, version: '2.0.0-rc.1', file: fixtureFile('mlp-small.onnx') }),
+    ),
+  ).toBe('BAD_USER_INPUT');
+  expect(
+    await errorCode(
+      svc().versions.upload(ctx(), { modelId: model.id, version: 'v3', file: fixtureFile('mlp-small.onnx') }),
+    ),
+  ).toBe('BAD_USER_INPUT');
+  expect(
+    await errorCode(
+      svc().versions.upload(ctx(), { modelId: model.id, version: '3.0.0', file: fixtureFile('elementwise.onnx') }),
+    ),
+  ).toBe('CONFLICT');
+  expect(
+    await errorCode(
+      svc().versions.upload(ctxFor(server.app, other), {
+        modelId: model.id,
+        version: '3.0.0',
+        file: fixtureFile('mlp-small.onnx'),
+      }),
+    ),
+  ).toBe('FORBIDDEN');
+  expect(
+    await errorCode(
+      svc().versions.upload(ctxFor(server.app, null), {
+        modelId: model.id,
+        version: '3.0.0',
+        file: fixtureFile('mlp-small.onnx'),
+      }),
+    ),
+  ).toBe('UNAUTHENTICATED');
 
   const before = filesUnder(server.app.config.modelStorageDir).length;
   const big = Buffer.alloc(64 * 1024 + 1, 7);
-  expect(await errorCode(svc().versions.upload(ctx(), { modelId: model.id, version: '3.0.0', file: bytesFile(big) }))).toBe('PAYLOAD_TOO_LARGE');
+  expect(
+    await errorCode(svc().versions.upload(ctx(), { modelId: model.id, version: '3.0.0', file: bytesFile(big) })),
+  ).toBe('PAYLOAD_TOO_LARGE');
   expect(filesUnder(server.app.config.modelStorageDir)).toHaveLength(before);
   const count = await server.app.db.orm.em.fork().count(ModelVersion, { model: model.id });
   expect(count).toBe(1);
@@ -138,18 +181,80 @@ it('refuses non-increasing versions, bad semver, a repeated checksum, strangers 
 it('lets exactly one of two concurrent uploads of the same version win', async () => {
   const model = await newModel();
   const results = await Promise.allSettled([
-    svc().versions.upload(ctxFor(server.app, publisher), { modelId: model.id, version: '1.0.0', file: fixtureFile('elementwise.onnx') }),
-    svc().versions.upload(ctxFor(server.app, publisher), { modelId: model.id, version: '1.0.0', file: fixtureFile('mlp-small.onnx') }),
+    svc().versions.upload(ctxFor(server.app, publisher), {
+      modelId: model.id,
+      version: '1.0.0',
+      file: fixtureFile('elementwise.onnx'),
+    }),
+    svc().versions.upload(ctxFor(server.app, publisher), {
+      modelId: model.id,
+      version: '1.0.0',
+      file: fixtureFile('mlp-small.onnx'),
+    }),
   ]);
   const won = results.filter((r) => r.status === 'fulfilled');
   const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   expect(won).toHaveLength(1);
   expect(lost).toHaveLength(1);
-  expect((lost[0]!.reason as { code: string }).code).toBe('CONFLICT');
+  expect((lost[0].reason as { code: string }).code).toBe('CONFLICT');
   const rows = await server.app.db.orm.em.fork().find(ModelVersion, { model: model.id });
   expect(rows).toHaveLength(1);
   // The loser's file is gone: only the winner's remains under the model's folder.
   const files = filesUnder(join(server.app.config.modelStorageDir, 'models', model.id));
-  expect(files).toEqual([join(server.app.config.modelStorageDir, 'models', model.id, `${rows[0]!.id}.onnx`)]);
-  await svc().versions.whenValidated(rows[0]!.id);
+  expect(files).toEqual([join(server.app.config.modelStorageDir, 'models', model.id, `${rows[0].id}.onnx`)]);
+  await svc().versions.whenValidated(rows[0].id);
+});
+
+it('shows other users only READY events of a public model, and NOT_FOUND for a deleted one', async () => {
+  const model = await newModel();
+  const consumer = await f.user();
+  const events = await svc().versions.statusEvents(ctxFor(server.app, consumer), model.id);
+  const next = events.next();
+  const v = await svc().versions.upload(ctxFor(server.app, publisher), {
+    modelId: model.id,
+    version: '1.0.0',
+    file: fixtureFile('elementwise.onnx'),
+  });
+  await svc().versions.whenValidated(v.id);
+  // PROCESSING was published first but filtered out: the first event this caller sees is READY.
+  expect((await next).value).toEqual(expect.objectContaining({ versionId: v.id, status: 'READY' }));
+  await events.return!();
+
+  await svc().modelWrites.delete(ctxFor(server.app, publisher), model.id);
+  expect(await errorCode(svc().versions.statusEvents(ctxFor(server.app, consumer), model.id))).toBe('NOT_FOUND');
+  const own = await svc().versions.statusEvents(ctxFor(server.app, publisher), model.id);
+  await own.return!();
+});
+
+it('takes up versions a stopped process left PROCESSING and settles each once', async () => {
+  const model = await newModel();
+  const em = server.app.db.orm.em.fork();
+  const bytes = readFileSync(join(FIXTURES, 'two-inputs.onnx'));
+  const id = '00000000-0000-4000-8000-000000000001';
+  const storageKey = `models/${model.id}/${id}.onnx`;
+  const stored = await server.app.storage.putBytes(storageKey, bytes);
+  em.create(ModelVersion, {
+    id,
+    model: em.getReference(Model, model.id),
+    version: '1.0.0',
+    major: 1,
+    minor: 0,
+    patch: 0,
+    prerelease: null,
+    status: ModelVersionStatus.PROCESSING,
+    sizeBytes: stored.sizeBytes,
+    sha256: stored.sha256,
+    storageKey,
+    inputs: [],
+    outputs: [],
+  });
+  await em.flush();
+  expect(await svc().versions.resumeProcessing()).toBeGreaterThanOrEqual(1);
+  await svc().versions.whenValidated(id);
+  const v = await reload(id);
+  expect(v.status).toBe(ModelVersionStatus.READY);
+  expect(v.inputs).toHaveLength(2);
+  expect((await server.app.db.orm.em.fork().findOneOrFail(Model, { id: model.id })).defaultVersion?.id).toBe(id);
+  // Nothing is left to take up.
+  expect(await svc().versions.resumeProcessing()).toBe(0);
 });

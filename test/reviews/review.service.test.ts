@@ -20,7 +20,8 @@ beforeAll(async () => {
   admin = await f.user({ role: Role.ADMIN });
   alice = await f.user();
   bob = await f.user();
-});
+  // Starting the embedded database and applying migrations can be slow on a busy machine.
+}, 120_000);
 afterAll(async () => server?.close());
 
 const reviews = () => server.app.services.reviews;
@@ -34,7 +35,7 @@ async function aggregates(modelId: string) {
     'select count(*)::int as n, coalesce(sum(rating), 0)::int as s from reviews where model_id = ? and hidden = false',
     [modelId],
   );
-  return { stored: { n: m.ratingCount, s: m.ratingSum }, actual: { n: actual!.n, s: actual!.s } };
+  return { stored: { n: m.ratingCount, s: m.ratingSum }, actual: { n: actual.n, s: actual.s } };
 }
 
 it('creates, updates, deletes and keeps the aggregates right; one review per user per model', async () => {
@@ -140,8 +141,8 @@ it('keeps the aggregates exact under 50 concurrent reviews and concurrent edits'
 
   // Concurrent rating changes, deletions, moderation and duplicate attempts, all at once.
   await Promise.allSettled([
-    ...created.slice(0, 20).map((r, i) => reviews().update(ctx(users[i]!), r.id, { rating: 5 })),
-    ...created.slice(20, 30).map((r, i) => reviews().delete(ctx(users[20 + i]!), r.id)),
+    ...created.slice(0, 20).map((r, i) => reviews().update(ctx(users[i]), r.id, { rating: 5 })),
+    ...created.slice(20, 30).map((r, i) => reviews().delete(ctx(users[20 + i]), r.id)),
     ...created.slice(30, 35).map((r) => reviews().moderate(ctx(admin), r.id, true)),
     ...users.slice(40, 50).map((u) => reviews().create(ctx(u), model.id, { rating: 5 })),
   ]);

@@ -28,15 +28,22 @@ beforeAll(async () => {
   alice = await f.user();
   bob = await f.user();
   for (const [k, u] of Object.entries({ owner, admin, alice, bob })) h[k] = await authHeaders(server.app, u);
-});
+  // Starting the embedded database and applying migrations can be slow on a busy machine.
+}, 120_000);
 afterAll(async () => server?.close());
 
 it('runs the review lifecycle over GraphQL with the right codes for each rule', async () => {
   const model = await new Factory(server.app).model(owner);
-  const created = await server.gql(CreateReviewDocument, { modelId: model.id, input: { rating: 4, title: 'Nice' } }, h.alice);
+  const created = await server.gql(
+    CreateReviewDocument,
+    { modelId: model.id, input: { rating: 4, title: 'Nice' } },
+    h.alice,
+  );
   expect(created.errors).toBeUndefined();
   const review = created.data!.createReview;
-  expect(review).toEqual(expect.objectContaining({ rating: 4, title: 'Nice', verifiedUsage: false, author: { id: alice.id } }));
+  expect(review).toEqual(
+    expect.objectContaining({ rating: 4, title: 'Nice', verifiedUsage: false, author: { id: alice.id } }),
+  );
   const again = await server.gql(CreateReviewDocument, { modelId: model.id, input: { rating: 5 } }, h.alice);
   expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
   const anon = await server.gql(CreateReviewDocument, { modelId: model.id, input: { rating: 5 } });
@@ -45,9 +52,14 @@ it('runs the review lifecycle over GraphQL with the right codes for each rule', 
   const byKey = await server.gql(CreateReviewDocument, { modelId: model.id, input: { rating: 5 } }, apiKeyHeaders(key));
   expect(byKey.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
-  const bobs = (await server.gql(CreateReviewDocument, { modelId: model.id, input: { rating: 2 } }, h.bob)).data!.createReview;
-  expect((await server.gql(MarkReviewHelpfulDocument, { reviewId: review.id }, h.bob)).data!.markReviewHelpful.helpfulCount).toBe(1);
-  expect((await server.gql(MarkReviewHelpfulDocument, { reviewId: review.id }, h.bob)).data!.markReviewHelpful.helpfulCount).toBe(1);
+  const bobs = (await server.gql(CreateReviewDocument, { modelId: model.id, input: { rating: 2 } }, h.bob)).data!
+    .createReview;
+  expect(
+    (await server.gql(MarkReviewHelpfulDocument, { reviewId: review.id }, h.bob)).data!.markReviewHelpful.helpfulCount,
+  ).toBe(1);
+  expect(
+    (await server.gql(MarkReviewHelpfulDocument, { reviewId: review.id }, h.bob)).data!.markReviewHelpful.helpfulCount,
+  ).toBe(1);
   const own = await server.gql(MarkReviewHelpfulDocument, { reviewId: review.id }, h.alice);
   expect(own.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
@@ -64,7 +76,9 @@ it('runs the review lifecycle over GraphQL with the right codes for each rule', 
 
   const modByPublisher = await server.gql(ModerateReviewDocument, { reviewId: bobs.id, hidden: true }, h.owner);
   expect(modByPublisher.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-  expect((await server.gql(ModerateReviewDocument, { reviewId: bobs.id, hidden: true }, h.admin)).errors).toBeUndefined();
+  expect(
+    (await server.gql(ModerateReviewDocument, { reviewId: bobs.id, hidden: true }, h.admin)).errors,
+  ).toBeUndefined();
   listed = (await server.gql(ModelReviewsDocument, { id: model.id })).data!.model;
   expect(listed).toEqual(expect.objectContaining({ ratingCount: 1, ratingAverage: 5 }));
   expect(listed.reviews.totalCount).toBe(1);

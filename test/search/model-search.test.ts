@@ -14,7 +14,11 @@ const LIST = `query($filter: ModelFilter, $orderBy: ModelOrder, $first: Int, $af
   }
 }`;
 type ListData = {
-  models: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { slug: string } }[] };
+  models: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { node: { slug: string } }[];
+  };
 };
 
 async function list(vars: Record<string, unknown>) {
@@ -44,24 +48,70 @@ beforeAll(async () => {
   alice = await f.user({ role: Role.PUBLISHER });
   bob = await f.user({ role: Role.PUBLISHER });
   // "segmentation" in the name, in a tag, and only in the description: weights A > B > C.
-  await f.model(alice, { slug: 'in-description', name: 'Pixel labeller', description: 'Does segmentation of street scenes.', task: 'image-segmentation', pricePerRequest: '0.001' });
-  await f.model(alice, { slug: 'in-tags', name: 'Street scene model', tags: ['segmentation', 'vision'], task: 'image-segmentation', pricePerRequest: '0.02' });
-  await f.model(bob, { slug: 'in-name', name: 'Segmentation network', description: 'Fast.', tags: ['vision'], task: 'image-segmentation', framework: 'onnx', pricePerRequest: '0.005', predictionCount: 10 });
-  await f.model(bob, { slug: 'resnet', name: 'ResNet image classifier', tags: ['vision'], task: 'image-classification', pricePerRequest: '0.002', predictionCount: 99 });
-  await f.model(bob, { slug: 'sentiment', name: 'Sentiment analyser', tags: ['nlp'], task: 'text-classification', pricePerRequest: '0.0005' });
+  await f.model(alice, {
+    slug: 'in-description',
+    name: 'Pixel labeller',
+    description: 'Does segmentation of street scenes.',
+    task: 'image-segmentation',
+    pricePerRequest: '0.001',
+  });
+  await f.model(alice, {
+    slug: 'in-tags',
+    name: 'Street scene model',
+    tags: ['segmentation', 'vision'],
+    task: 'image-segmentation',
+    pricePerRequest: '0.02',
+  });
+  await f.model(bob, {
+    slug: 'in-name',
+    name: 'Segmentation network',
+    description: 'Fast.',
+    tags: ['vision'],
+    task: 'image-segmentation',
+    framework: 'onnx',
+    pricePerRequest: '0.005',
+    predictionCount: 10,
+  });
+  await f.model(bob, {
+    slug: 'resnet',
+    name: 'ResNet image classifier',
+    tags: ['vision'],
+    task: 'image-classification',
+    pricePerRequest: '0.002',
+    predictionCount: 99,
+  });
+  await f.model(bob, {
+    slug: 'sentiment',
+    name: 'Sentiment analyser',
+    tags: ['nlp'],
+    task: 'text-classification',
+    pricePerRequest: '0.0005',
+  });
   await f.model(bob, { slug: 'deleted-resnet', name: 'ResNet old', tags: ['vision'], deleted: true });
   // Twelve models that tie on every sort key the search can use.
   for (let i = 0; i < 12; i++) {
-    await f.model(alice, { slug: `twin-${String(i).padStart(2, '0')}`, name: 'Twin detector', description: 'Same.', tags: ['twin'], task: 'object-detection', pricePerRequest: '0.003' });
+    await f.model(alice, {
+      slug: `twin-${String(i).padStart(2, '0')}`,
+      name: 'Twin detector',
+      description: 'Same.',
+      tags: ['twin'],
+      task: 'object-detection',
+      pricePerRequest: '0.003',
+    });
   }
   const raters = await Promise.all(Array.from({ length: 4 }, () => f.user()));
-  const [seg] = await server.app.db.orm.em.fork().execute<{ id: string }[]>("select id from models where slug = 'in-name'");
-  const [res] = await server.app.db.orm.em.fork().execute<{ id: string }[]>("select id from models where slug = 'resnet'");
+  const [seg] = await server.app.db.orm.em
+    .fork()
+    .execute<{ id: string }[]>("select id from models where slug = 'in-name'");
+  const [res] = await server.app.db.orm.em
+    .fork()
+    .execute<{ id: string }[]>("select id from models where slug = 'resnet'");
   for (const r of raters) {
-    await f.review({ id: seg!.id } as never, r, 5);
-    await f.review({ id: res!.id } as never, r, 3);
+    await f.review({ id: seg.id } as never, r, 5);
+    await f.review({ id: res.id } as never, r, 3);
   }
-});
+  // Starting the embedded database and applying migrations can be slow on a busy machine.
+}, 120_000);
 afterAll(async () => server?.close());
 
 it('ranks full-text matches by where the words are: name > tags > description', async () => {
@@ -110,7 +160,12 @@ it('pages stably through ties, in every ordering and in fuzzy mode', async () =>
 
 it('refuses a cursor from another ordering and bad filter values', async () => {
   const page = await list({ filter: { tags: ['twin'] }, orderBy: 'NEWEST', first: 2 });
-  const res = await server.gql(LIST, { filter: { tags: ['twin'] }, orderBy: 'POPULAR', first: 2, after: page.pageInfo.endCursor });
+  const res = await server.gql(LIST, {
+    filter: { tags: ['twin'] },
+    orderBy: 'POPULAR',
+    first: 2,
+    after: page.pageInfo.endCursor,
+  });
   expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   const bad = await server.gql(LIST, { filter: { maxPricePerRequest: 'cheap' }, first: 2 });
   expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

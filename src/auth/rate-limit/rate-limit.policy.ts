@@ -1,4 +1,10 @@
-import { Kind, OperationTypeNode, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import {
+  Kind,
+  OperationTypeNode,
+  type DocumentNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { Caller } from '../../shared/caller.js';
 import type { Logger } from '../../shared/logger.js';
@@ -21,13 +27,17 @@ export const FIELD_CLASSES: Readonly<Record<string, RateLimitClass>> = {
 
 /** Tokens per class that an operation takes. */
 export function classifyOperation(document: DocumentNode, operationName?: string | null): Map<RateLimitClass, number> {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
   const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
   const classes = new Map<RateLimitClass, number>();
   if (!operation) return classes;
   if (operation.operation !== OperationTypeNode.MUTATION) return classes.set('query', 1);
   const fragments = new Map(
-    document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])),
+    document.definitions.flatMap((d) =>
+      d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [],
+    ),
   );
   const visit = (set: SelectionSetNode, seen: Set<string>) => {
     for (const s of set.selections) {
@@ -92,7 +102,11 @@ export class RateLimitPolicy {
     return this.limiter.close();
   }
 
-  async check(caller: Caller, clientIp: string | undefined, classes: Map<RateLimitClass, number>): Promise<RateLimitOutcome> {
+  async check(
+    caller: Caller,
+    clientIp: string | undefined,
+    classes: Map<RateLimitClass, number>,
+  ): Promise<RateLimitOutcome> {
     if (!this.config.enabled || classes.size === 0) return { headers: {} };
     const principal = principalOf(caller, clientIp);
     let tightest: { cls: RateLimitClass; decision: RateLimitDecision } | undefined;

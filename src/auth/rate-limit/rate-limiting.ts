@@ -16,7 +16,11 @@ export function createRateLimiter(config: RateLimitConfig, redis: Redis | undefi
   return redis ? new RedisRateLimiter(redis, config.prefix) : new MemoryRateLimiter();
 }
 
-export function createRateLimitPolicy(config: RateLimitConfig, redis: Redis | undefined, logger: Logger): RateLimitPolicy {
+export function createRateLimitPolicy(
+  config: RateLimitConfig,
+  redis: Redis | undefined,
+  logger: Logger,
+): RateLimitPolicy {
   return new RateLimitPolicy(createRateLimiter(config, redis), config, logger);
 }
 
@@ -42,7 +46,11 @@ export function rateLimitPlugin(policy: RateLimitPolicy): ApolloServerPlugin<Gra
       return {
         async didResolveOperation({ contextValue, document, operationName }) {
           try {
-            ({ headers } = await policy.check(contextValue.caller, clientIpOf(contextValue), classifyOperation(document, operationName)));
+            ({ headers } = await policy.check(
+              contextValue.caller,
+              clientIpOf(contextValue),
+              classifyOperation(document, operationName),
+            ));
           } catch (err) {
             if (err instanceof RateLimitedError) throw rateLimitedGraphQLError(err);
             throw err;

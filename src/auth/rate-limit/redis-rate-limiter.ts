@@ -37,7 +37,12 @@ redis.call('PEXPIRE', KEYS[1], reset_ms + 1000)
 return { allowed, tostring(tokens), retry_ms, reset_ms }
 `;
 
-type TokenBucketCommand = (key: string, capacity: number, windowMs: number, cost: number) => Promise<[number, string, number, number]>;
+type TokenBucketCommand = (
+  key: string,
+  capacity: number,
+  windowMs: number,
+  cost: number,
+) => Promise<[number, string, number, number]>;
 
 export class RedisRateLimiter implements RateLimiter {
   readonly kind = 'redis';

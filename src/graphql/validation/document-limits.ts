@@ -15,11 +15,15 @@ import { limitError, LimitReason } from './limit-errors.js';
  * off in production.
  */
 
-/** At most `max` nested selection levels in any operation (fragments followed, cycles ignored). */
+/**
+ * At most `max` levels of fields with selections in any operation (`{ model { owner { id } } }`
+ * is 2 deep), fragments followed, cycles ignored.
+ */
 export function maxDepthRule(max: number): ValidationRule {
   return (context: ValidationContext): ASTVisitor => {
     const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+    for (const d of context.getDocument().definitions)
+      if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
     const depthOf = (set: SelectionSetNode, depth: number, seen: Set<string>): number => {
       // Stop walking as soon as the limit is passed: the exact depth of a huge document is not worth the work.
       if (depth > max) return depth;
@@ -41,7 +45,7 @@ export function maxDepthRule(max: number): ValidationRule {
     };
     return {
       OperationDefinition(node) {
-        const depth = depthOf(node.selectionSet, 1, new Set());
+        const depth = depthOf(node.selectionSet, 0, new Set());
         if (depth > max) {
           context.reportError(
             limitError(
@@ -69,10 +73,15 @@ export function maxAliasesRule(max: number): ValidationRule {
         leave(node) {
           if (aliases > max) {
             context.reportError(
-              limitError(LimitReason.TOO_MANY_ALIASES, `Document has ${aliases} aliases; at most ${max} are allowed`, {
-                aliases,
-                maxAliases: max,
-              }, node.definitions[0]),
+              limitError(
+                LimitReason.TOO_MANY_ALIASES,
+                `Document has ${aliases} aliases; at most ${max} are allowed`,
+                {
+                  aliases,
+                  maxAliases: max,
+                },
+                node.definitions[0],
+              ),
             );
           }
         },

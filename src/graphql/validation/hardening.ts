@@ -34,10 +34,16 @@ export function costLimitPlugin(limits: GraphQLLimitsConfig): ApolloServerPlugin
       return {
         async didResolveOperation({ schema, document, operationName, request }) {
           try {
-            assertOperationCost(schema, document, { operationName, variables: request.variables, maxCost: limits.maxCost });
+            assertOperationCost(schema, document, {
+              operationName,
+              variables: request.variables,
+              maxCost: limits.maxCost,
+            });
           } catch (err) {
             if (err instanceof GraphQLError) {
-              throw new GraphQLError(err.message, { extensions: { ...err.extensions, http: { status: 400, headers: new HeaderMap() } } });
+              throw new GraphQLError(err.message, {
+                extensions: { ...err.extensions, http: { status: 400, headers: new HeaderMap() } },
+              });
             }
             throw err;
           }
@@ -92,11 +98,23 @@ export function websocketGuard(options: {
         document = parse(payload.query, { maxTokens: 50_000 });
       } catch (err) {
         const e = err as GraphQLError;
-        return [new GraphQLError(e.message, { source: e.source, positions: e.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        return [
+          new GraphQLError(e.message, {
+            source: e.source,
+            positions: e.positions,
+            extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+          }),
+        ];
       }
       const errors = validate(options.schema, document, rules);
       if (errors.length) {
-        return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }));
+        return errors.map(
+          (e) =>
+            new GraphQLError(e.message, {
+              nodes: e.nodes,
+              extensions: { ...e.extensions, code: 'GRAPHQL_VALIDATION_FAILED' },
+            }),
+        );
       }
       try {
         assertOperationCost(options.schema, document, {
@@ -105,10 +123,15 @@ export function websocketGuard(options: {
           maxCost: options.limits.maxCost,
         });
         const caller: Caller = ctx.extra.caller ?? { kind: 'anonymous' };
-        await options.rateLimits.check(caller, ctx.extra.request?.socket?.remoteAddress, classifyOperation(document, payload.operationName));
+        await options.rateLimits.check(
+          caller,
+          ctx.extra.request?.socket?.remoteAddress,
+          classifyOperation(document, payload.operationName),
+        );
       } catch (err) {
         if (err instanceof GraphQLError) return [err];
-        if (err instanceof RateLimitedError) return [new GraphQLError(err.message, { extensions: { ...err.details, code: err.code } })];
+        if (err instanceof RateLimitedError)
+          return [new GraphQLError(err.message, { extensions: { ...err.details, code: err.code } })];
         throw err;
       }
       running.add(id);

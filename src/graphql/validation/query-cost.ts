@@ -33,8 +33,12 @@ export function operationCost(
   document: DocumentNode,
   options: { operationName?: string | null; variables?: Readonly<Record<string, unknown>> | null; stopAbove?: number },
 ): number {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const operation = options.operationName ? operations.find((o) => o.name?.value === options.operationName) : operations[0];
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  const operation = options.operationName
+    ? operations.find((o) => o.name?.value === options.operationName)
+    : operations[0];
   if (!operation) return 0;
   const root = schema.getRootType(operation.operation);
   if (!root) return 0;
@@ -48,7 +52,7 @@ export function operationCost(
       const def = field.args.find((a) => a.name === name);
       if (!def) continue;
       const arg = node.arguments?.find((a) => a.name.value === name);
-      const value = arg ? valueFromAST(arg.value, def.type, variables as Record<string, unknown>) : def.defaultValue;
+      const value = arg ? valueFromAST(arg.value, def.type, variables) : def.defaultValue;
       if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, value);
       return DEFAULT_PAGE_SIZE;
     }
@@ -60,10 +64,18 @@ export function operationCost(
     for (const s of set.selections) {
       if (s.kind === Kind.FIELD) {
         if (s.name.value.startsWith('__')) continue;
-        const field = 'getFields' in parent ? (parent.getFields() as Record<string, GraphQLField<unknown, unknown>>)[s.name.value] : undefined;
+        const field =
+          'getFields' in parent
+            ? (parent.getFields() as Record<string, GraphQLField<unknown, unknown>>)[s.name.value]
+            : undefined;
         if (!field) continue; // unknown field: validation reports it
         const type = getNamedType(field.type);
-        const weight = typeof field.extensions?.complexity === 'number' ? field.extensions.complexity : isCompositeType(type) ? 1 : 0;
+        const weight =
+          typeof field.extensions?.complexity === 'number'
+            ? field.extensions.complexity
+            : isCompositeType(type)
+              ? 1
+              : 0;
         const children = s.selectionSet ? costOf(s.selectionSet, type, seen) : 0;
         total += weight + (pageSizeOf(field, s) ?? 1) * children;
       } else {
@@ -90,9 +102,13 @@ export function assertOperationCost(
 ): void {
   const cost = operationCost(schema, document, { ...options, stopAbove: options.maxCost });
   if (cost > options.maxCost) {
-    throw limitError(LimitReason.QUERY_TOO_COMPLEX, `Query is too expensive: it may cost more than ${options.maxCost}`, {
-      costAtLeast: cost,
-      maxCost: options.maxCost,
-    });
+    throw limitError(
+      LimitReason.QUERY_TOO_COMPLEX,
+      `Query is too expensive: it may cost more than ${options.maxCost}`,
+      {
+        costAtLeast: cost,
+        maxCost: options.maxCost,
+      },
+    );
   }
 }

@@ -2,7 +2,9 @@ import { Field, InputType, ObjectType } from 'type-graphql';
 import { Role } from './enums.js';
 import { UserType } from './user.type.js';
 
-@ObjectType('AuthPayload', { description: 'A session: a short-lived access token and the refresh token that renews it.' })
+@ObjectType('AuthPayload', {
+  description: 'A session: a short-lived access token and the refresh token that renews it.',
+})
 export class AuthPayloadType {
   @Field({ description: 'Send as `Authorization: Bearer <accessToken>`.' })
   accessToken!: string;
@@ -10,7 +12,7 @@ export class AuthPayloadType {
   @Field({ description: 'Opaque; exchange it with `refreshToken` (each one works once).' })
   refreshToken!: string;
 
-  @Field({ description: "When the access token expires." })
+  @Field({ description: 'When the access token expires.' })
   expiresAt!: Date;
 
   @Field(() => UserType)
