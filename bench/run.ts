@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,7 +27,7 @@ if (scenarios.length === 0) {
   process.exit(1);
 }
 
-const results: Record<string, BenchResult & { title: string; seconds: number }> = {};
+const results: Record<string, BenchResult & { title: string; seconds: number; date: string }> = {};
 let failed = 0;
 for (const [i, s] of scenarios.entries()) {
   process.stdout.write(`\n[${i + 1}/${scenarios.length}] ${s.title}\n`);
@@ -35,7 +35,7 @@ for (const [i, s] of scenarios.entries()) {
   try {
     const r = await s.run({ quick, log: (m) => process.stdout.write(`    ${m}\n`) });
     const seconds = Math.round((performance.now() - started) / 100) / 10;
-    results[s.name] = { ...r, title: s.title, seconds };
+    results[s.name] = { ...r, title: s.title, seconds, date: new Date().toISOString() };
     for (const [k, v] of Object.entries(r.metrics)) process.stdout.write(`    ${k.padEnd(48)} ${v}\n`);
     for (const t of r.targets ?? []) {
       process.stdout.write(`    ${t.pass ? 'PASS' : 'MISS'} ${t.name}: ${t.value} (target ${t.target})\n`);
@@ -46,6 +46,16 @@ for (const [i, s] of scenarios.entries()) {
   }
 }
 
+// Running some scenarios keeps the others' last figures (each result carries its own date).
+const file = join(import.meta.dirname, 'results.json');
+let previous: Record<string, unknown> = {};
+if (only.length > 0 && existsSync(file)) {
+  try {
+    previous = (JSON.parse(readFileSync(file, 'utf8')) as { results?: Record<string, unknown> }).results ?? {};
+  } catch {
+    previous = {};
+  }
+}
 const out = {
   date: new Date().toISOString(),
   machine: {
@@ -55,10 +65,9 @@ const out = {
     node: process.version,
   },
   quick,
-  results,
+  results: { ...previous, ...results },
 };
-mkdirSync(join(import.meta.dirname), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results.json'), `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 process.stdout.write(
   `\nwrote bench/results.json (${Object.keys(results).length} scenarios${failed ? `, ${failed} failed` : ''})\n`,
 );

@@ -103,6 +103,9 @@ export class PredictionService {
       });
       await em.flush();
       await this.deps.metering.meter(em, p);
+      // The price snapshot meter() set goes out now, so that the model row's lock (taken next,
+      // and shared by every consumer of the model) is held for the COMMIT round trip only.
+      await em.flush();
       // Atomic in SQL: concurrent predictions must not lose increments (a read-modify-write would).
       await em.execute('update models set prediction_count = prediction_count + 1 where id = ?', [model.id]);
       return p;
