@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import { createRateLimitPolicy } from './auth/rate-limit/rate-limiting.js';
 import type { RateLimitPolicy } from './auth/rate-limit/rate-limit.policy.js';
 import { closeRedis, createRedis } from './shared/redis.js';
+import { createJobs } from './predictions/jobs.wiring.js';
 
 export type ReadinessReport = { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
 
@@ -29,6 +30,11 @@ export type App = {
   redis?: Redis;
   /** Token buckets per caller and operation class (Redis or in-process, from config). */
   rateLimits: RateLimitPolicy;
+  /**
+   * Makes this process a job worker too (queued predictions, webhooks, the sweeper) when
+   * RUN_JOBS allows it; `force` is for `npm run worker`. main.ts and worker.ts call it.
+   */
+  startJobs(options?: { force?: boolean }): void;
   readiness(): Promise<ReadinessReport>;
   close(): Promise<void>;
 };
@@ -43,6 +49,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = await openDatabase(config, (message) => logger.info({ component: 'orm' }, message));
   let inference: InferencePool | undefined;
+  let jobs: ReturnType<typeof createJobs> | undefined;
   try {
     if (config.migrateOnStart === 'true' || (config.migrateOnStart === 'auto' && db.embedded)) {
       const applied = await migrate(db.orm);
@@ -54,6 +61,9 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     const poolOptions = { ...config.inference, logger: logger.child({ component: 'inference' }) };
     inference =
       config.inference.start === 'lazy' ? InferencePool.lazy(poolOptions) : await InferencePool.start(poolOptions);
+    const metering = new MeteringService({ blockOverdue: config.billing.blockOverdue });
+    // Queues, webhook delivery and the async service's dependencies (src/predictions/jobs.wiring.ts).
+    jobs = createJobs(config, { orm: db.orm, engine: inference, storage, metering, events, logger });
     const services = createServices(
       config,
       {
@@ -67,10 +77,11 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       {
         engine: inference,
         storage,
-        metering: new MeteringService({ blockOverdue: config.billing.blockOverdue }),
+        metering,
         logger,
         limits: { maxRequestBytes: config.inference.maxRequestBytes, timeoutMs: config.inference.timeoutMs },
       },
+      jobs.deps,
     );
     const schema = await createSchema(services, config.maxPageSize);
     // Uploads whose validation a previous process did not finish; in the background, never
@@ -91,11 +102,14 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       inference,
       redis,
       rateLimits,
+      startJobs: (options) => jobs?.start(services.jobs, options),
       readiness: () => readiness(db, inference),
       close: async () => {
         // Validations in flight finish (and publish) before their database and pub/sub go away.
         await services.versions.drain();
         await validator.close();
+        // Stop taking jobs and let running ones finish before the pool and database go away.
+        await jobs?.close();
         // After the HTTP server has drained: anything still queued fails as retryable.
         await inference?.close();
         await events.close();
@@ -105,6 +119,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       },
     };
   } catch (err) {
+    await jobs?.close().catch(() => undefined);
     await inference?.close();
     await db.close();
     throw err;

@@ -7,6 +7,7 @@ import {
   type BillingSettings,
 } from './billing/billing.config.js';
 import { INFERENCE_ENV, inferenceConfigFrom, type InferenceSettings } from './inference/inference.config.js';
+import { JOBS_ENV, jobsConfigFrom, type JobsSettings } from './predictions/jobs.config.js';
 
 /**
  * Environment configuration, parsed once at start. A bad value stops the process with a message
@@ -54,41 +55,55 @@ const schema = z.object({
   ...BILLING_ENV,
   // Worker pool, devices, batching, limits: src/inference/inference.config.ts.
   ...INFERENCE_ENV,
-  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).default(1024 * 1024 * 1024),
-  UPLOAD_MAX_FIELD_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(1024 * 1024),
+  // Job queue, worker role, sweeper, webhooks: src/predictions/jobs.config.ts.
+  ...JOBS_ENV,
+  UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1024 * 1024 * 1024),
+  UPLOAD_MAX_FIELD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(1024 * 1024),
   PUBSUB_PREFIX: z.string().min(1).max(100).default('mm:'),
 });
 
-export type Config = AuthSettings & BillingSettings & InferenceSettings & {
-  env: 'development' | 'test' | 'production';
-  host: string;
-  port: number;
-  logLevel: string;
-  /** Absent: run the embedded PGlite database under `dataDir`. */
-  databaseUrl?: string;
-  databasePoolMax: number;
-  dataDir: string;
-  /** Absent: in-process queue, pub/sub and rate limiter. */
-  redisUrl?: string;
-  /** Seed the demo catalog at start: `auto` means only on the embedded default's first start. */
-  seedOnStart: 'auto' | 'true' | 'false';
-  /** Apply migrations at start: `auto` means only on the embedded default. */
-  migrateOnStart: 'auto' | 'true' | 'false';
-  modelStorageDir: string;
-  introspection: boolean;
-  /** Serve GraphiQL at `GET /graphql` for browsers (defaults to `introspection`). */
-  playground: boolean;
-  /** How long SIGTERM waits for in-flight requests before cutting connections. */
-  shutdownGraceMs: number;
-  maxPageSize: number;
-  sqlDebug: boolean;
-  /** Largest model file an upload may carry (bytes); bigger ones fail with PAYLOAD_TOO_LARGE. */
-  uploadMaxBytes: number;
-  /** Largest non-file multipart field (the `operations` and `map` JSON). */
-  uploadMaxFieldBytes: number;
-  /** Prefix of pub/sub channel names (lets test files and deployments share one Redis). */
-  pubSubPrefix: string;
-};
+export type Config = AuthSettings &
+  BillingSettings &
+  InferenceSettings &
+  JobsSettings & {
+    env: 'development' | 'test' | 'production';
+    host: string;
+    port: number;
+    logLevel: string;
+    /** Absent: run the embedded PGlite database under `dataDir`. */
+    databaseUrl?: string;
+    databasePoolMax: number;
+    dataDir: string;
+    /** Absent: in-process queue, pub/sub and rate limiter. */
+    redisUrl?: string;
+    /** Seed the demo catalog at start: `auto` means only on the embedded default's first start. */
+    seedOnStart: 'auto' | 'true' | 'false';
+    /** Apply migrations at start: `auto` means only on the embedded default. */
+    migrateOnStart: 'auto' | 'true' | 'false';
+    modelStorageDir: string;
+    introspection: boolean;
+    /** Serve GraphiQL at `GET /graphql` for browsers (defaults to `introspection`). */
+    playground: boolean;
+    /** How long SIGTERM waits for in-flight requests before cutting connections. */
+    shutdownGraceMs: number;
+    maxPageSize: number;
+    sqlDebug: boolean;
+    /** Largest model file an upload may carry (bytes); bigger ones fail with PAYLOAD_TOO_LARGE. */
+    uploadMaxBytes: number;
+    /** Largest non-file multipart field (the `operations` and `map` JSON). */
+    uploadMaxFieldBytes: number;
+    /** Prefix of pub/sub channel names (lets test files and deployments share one Redis). */
+    pubSubPrefix: string;
+  };
 
 export const SECRET_KEYS = [
   'DATABASE_URL',
@@ -120,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...auth.settings,
     ...billingConfigFrom(e),
     ...inferenceConfigFrom(e),
+    ...jobsConfigFrom(e),
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,

@@ -20,6 +20,8 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   app.logger.info({ config: redactConfig(config) }, 'starting');
   await seedIfWanted(app);
+  // Queued predictions and webhooks run here too unless RUN_JOBS=false (then `npm run worker` does).
+  app.startJobs();
   const running = await startServer(app, { port: config.port, host: config.host });
   app.logger.info(
     {

@@ -6,8 +6,9 @@ import { ModelWriteService } from './catalog/model-write.service.js';
 import { schemaOnlyDeps, type PublishingDeps } from './catalog/publishing.deps.js';
 import { VersionService } from './catalog/version.service.js';
 import { ReviewService } from './catalog/review.service.js';
-import { schemaOnlyPredictionDeps } from './predictions/prediction.deps.js';
+import { schemaOnlyJobDeps, schemaOnlyPredictionDeps } from './predictions/prediction.deps.js';
 import { PredictionService, type PredictionDeps } from './predictions/prediction.service.js';
+import { AsyncPredictionService, type AsyncPredictionDeps } from './predictions/async-prediction.service.js';
 
 /** Every service, wired once from the config (plain factories: no container). */
 export function createServices(
@@ -16,6 +17,8 @@ export function createServices(
   publishing: PublishingDeps = schemaOnlyDeps(),
   // Inference pool, storage and metering for predictions; stand-ins when only emitting the schema.
   predictionDeps: PredictionDeps = schemaOnlyPredictionDeps(),
+  // Queue, pool, metering and events for queued predictions; stand-ins when only emitting the schema.
+  jobDeps: AsyncPredictionDeps = schemaOnlyJobDeps(),
 ) {
   const modelWrites = new ModelWriteService();
   return {
@@ -26,6 +29,7 @@ export function createServices(
     reviews: new ReviewService(),
     events: publishing.events,
     predictions: new PredictionService(predictionDeps),
+    jobs: new AsyncPredictionService(jobDeps),
     // Metering, usage, invoices, earnings, analytics, Stripe (src/billing/billing.services.ts).
     billing: createBillingServices(config, { logger: publishing.logger }),
   };

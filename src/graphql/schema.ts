@@ -8,7 +8,10 @@ import { ModelResolver } from '../resolvers/model.resolver.js';
 import { ReviewFieldsResolver } from '../resolvers/review-fields.resolver.js';
 import { ModelMutationResolver } from '../resolvers/model-mutation.resolver.js';
 import { VersionResolver } from '../resolvers/version.resolver.js';
-import { registerVersionSubscriptions, VersionSubscriptionResolver } from '../resolvers/version-subscription.resolver.js';
+import {
+  registerVersionSubscriptions,
+  VersionSubscriptionResolver,
+} from '../resolvers/version-subscription.resolver.js';
 import { ReviewResolver } from '../resolvers/review.resolver.js';
 import type { Services } from '../services.js';
 import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
@@ -16,6 +19,12 @@ import { AuthResolver, UserAccountFieldsResolver } from '../resolvers/auth.resol
 import { authChecker } from './auth-checker.js';
 import { PredictionResolver } from '../resolvers/prediction.resolver.js';
 import { PredictionFieldsResolver } from '../resolvers/prediction-fields.resolver.js';
+import { PredictionJobResolver } from '../resolvers/prediction-job.resolver.js';
+import { PredictionJobFieldsResolver } from '../resolvers/prediction-job-fields.resolver.js';
+import {
+  PredictionSubscriptionResolver,
+  registerPredictionSubscriptions,
+} from '../resolvers/prediction-subscription.resolver.js';
 import { UsageResolver } from '../resolvers/usage.resolver.js';
 import { InvoiceResolver } from '../resolvers/invoice.resolver.js';
 import { EarningsResolver } from '../resolvers/earnings.resolver.js';
@@ -35,6 +44,9 @@ export const RESOLVERS = [
   ReviewResolver,
   PredictionResolver,
   PredictionFieldsResolver,
+  PredictionJobResolver,
+  PredictionJobFieldsResolver,
+  PredictionSubscriptionResolver,
   UsageResolver,
   InvoiceResolver,
   EarningsResolver,
@@ -60,6 +72,9 @@ function containerFor(services: Services, maxPageSize: number): ContainerType {
     [ReviewResolver, new ReviewResolver(services.reviews)],
     [PredictionResolver, new PredictionResolver(services.predictions)],
     [PredictionFieldsResolver, new PredictionFieldsResolver()],
+    [PredictionJobResolver, new PredictionJobResolver(services.jobs, maxPageSize)],
+    [PredictionJobFieldsResolver, new PredictionJobFieldsResolver(services.jobs)],
+    [PredictionSubscriptionResolver, new PredictionSubscriptionResolver()],
     [UsageResolver, new UsageResolver(services.billing.usage)],
     [InvoiceResolver, new InvoiceResolver(services.billing.invoices)],
     [EarningsResolver, new EarningsResolver(services.billing.earnings)],
@@ -87,5 +102,6 @@ export async function createSchema(services: Services, maxPageSize: number): Pro
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
   });
   registerVersionSubscriptions(schema, services.versions);
+  registerPredictionSubscriptions(schema, services.jobs, services.events);
   return schema;
 }

@@ -1,4 +1,4 @@
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuthFailure, forbidden } from '../auth/auth.errors.js';
 import { ownsOrAdmin, requireUser } from '../auth/caller-guards.js';
@@ -13,7 +13,11 @@ import { validateAndDecodeInputs } from '../inference/tensor-validation.js';
 import type { Job, JobQueue } from '../jobs/job-queue.js';
 import { AppError, badInput, ErrorCode, notFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '../shared/pagination.js';
 import type { ServiceContext } from '../shared/service-context.js';
+import type { EventBus } from '../subscriptions/event-bus.js';
+import type { PredictionEventPayload } from '../subscriptions/topics.js';
+import { predictionStream } from './prediction-events.js';
 import { resolveWebhookTarget, type WebhookAllowList } from '../webhooks/webhook-target.js';
 import { resolveRunnableVersion, type VersionPaths } from './runnable-version.js';
 
@@ -71,6 +75,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isFinal = (s: PredictionStatus) => FINAL_PREDICTION_STATUSES.includes(s);
 const statusOf = (p: Prediction) => p.status as PredictionStatus;
 
+/** A signed-in user; through an API key, only one with the `predict` scope. */
+function requirePredictCaller(ctx: ServiceContext) {
+  const caller = requireUser(ctx.caller);
+  if (caller.apiKeyId && !caller.scopes?.includes(ApiKeyScope.PREDICT)) {
+    throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: [ApiKeyScope.PREDICT] });
+  }
+  return caller;
+}
+
 /**
  * Asynchronous predictions (../shared/ARCHITECTURE_SKETCH.md, "async createPrediction"):
  * the API stores the job QUEUED and, after the commit, publishes and enqueues it; any worker
@@ -90,10 +103,7 @@ export class AsyncPredictionService {
    *   BAD_USER_INPUT (version, tensors, webhook URL, deadline), PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED.
    */
   async create(ctx: ServiceContext, args: CreatePredictionArgs): Promise<Prediction> {
-    const caller = requireUser(ctx.caller);
-    if (caller.apiKeyId && !caller.scopes?.includes(ApiKeyScope.PREDICT)) {
-      throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: [ApiKeyScope.PREDICT] });
-    }
+    const caller = requirePredictCaller(ctx);
     const key = args.idempotencyKey?.trim() || null;
     if (key && key.length > 200)
       throw badInput('idempotencyKey is longer than 200 characters', { field: 'idempotencyKey' });
@@ -163,7 +173,7 @@ export class AsyncPredictionService {
 
   /** One of the caller's predictions (an admin sees any). */
   async get(ctx: ServiceContext, id: string): Promise<Prediction> {
-    const caller = requireUser(ctx.caller);
+    const caller = requirePredictCaller(ctx);
     if (!UUID.test(id)) throw notFound('Prediction');
     const p = await ctx.em.findOne(Prediction, { id });
     if (!p || !ownsOrAdmin(caller, p.user.id)) throw notFound('Prediction');
@@ -199,6 +209,69 @@ export class AsyncPredictionService {
     await ctx.em.refresh(p);
     if (changed) await this.afterFinal(p);
     return p;
+  }
+
+  /** The caller's predictions, newest first, optionally by status or model (keyset pages). */
+  async list(
+    ctx: ServiceContext,
+    args: { status?: PredictionStatus | null; modelId?: string | null; first?: number | null; after?: string | null },
+    maxPageSize: number,
+  ): Promise<Page<Prediction>> {
+    const caller = requirePredictCaller(ctx);
+    const limit = pageSize(args.first, maxPageSize);
+    const where: FilterQuery<Prediction> = { user: caller.userId };
+    if (args.status) where.status = args.status;
+    if (args.modelId) {
+      if (!UUID.test(args.modelId))
+        return toPage(
+          [],
+          limit,
+          () => '',
+          () => 0,
+          false,
+        );
+      where.model = args.modelId;
+    }
+    const filter = { ...where };
+    if (args.after) {
+      const [at, id] = decodeCursor(args.after, 'predictions', 2) as [string, string];
+      const createdAt = new Date(at);
+      if (Number.isNaN(createdAt.getTime()) || !UUID.test(id)) throw badInput('Invalid cursor', { field: 'after' });
+      filter.$or = [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }];
+    }
+    const rows = await ctx.em.find(Prediction, filter, {
+      orderBy: { createdAt: 'desc', id: 'desc' },
+      limit: limit + 1,
+    });
+    return toPage(
+      rows,
+      limit,
+      (p) => encodeCursor('predictions', [p.createdAt.toISOString(), p.id]),
+      () => ctx.em.count(Prediction, where),
+      Boolean(args.after),
+    );
+  }
+
+  /** `predictionUpdated(id)`: the prediction's current state, then its changes until final. */
+  async updates(
+    ctx: ServiceContext,
+    id: string,
+    bus: EventBus,
+  ): Promise<AsyncIterableIterator<PredictionEventPayload>> {
+    const p = await this.get({ ...ctx, em: ctx.em.fork() }, id);
+    const now: PredictionEventPayload = {
+      predictionId: p.id,
+      userId: p.user.id,
+      status: statusOf(p),
+      at: (p.completedAt ?? p.startedAt ?? p.createdAt).toISOString(),
+    };
+    return predictionStream(bus, now);
+  }
+
+  /** `myPredictionEvents`: every change of the caller's predictions (API keys need `predict`). */
+  myEvents(ctx: ServiceContext, bus: EventBus): AsyncIterableIterator<PredictionEventPayload> {
+    const caller = requirePredictCaller(ctx);
+    return bus.subscribe('USER_PREDICTION_EVENTS', caller.userId);
   }
 
   /** Starts processing jobs in this process (a worker, or the API with a worker role). */

@@ -1,3 +1,4 @@
+import type { AsyncPredictionDeps } from './async-prediction.service.js';
 import type { PredictionDeps } from './prediction.service.js';
 
 /**
@@ -16,4 +17,17 @@ export function schemaOnlyPredictionDeps(): PredictionDeps {
     logger: trap as PredictionDeps['logger'],
     limits: { maxRequestBytes: 0, timeoutMs: 0 },
   };
+}
+
+/** The same for queued predictions: every dependency throws when used. */
+export function schemaOnlyJobDeps(): AsyncPredictionDeps {
+  const trap = new Proxy(
+    {},
+    {
+      get: () => {
+        throw new Error('prediction job services are not wired (schema emission only)');
+      },
+    },
+  );
+  return trap as AsyncPredictionDeps;
 }

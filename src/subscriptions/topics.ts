@@ -1,4 +1,4 @@
-import type { ModelVersionStatus } from '../entities/enums.js';
+import type { ModelVersionStatus, PredictionStatus } from '../entities/enums.js';
 
 /**
  * Every pub/sub topic and the payload it carries, in one place. Payloads stay small and
@@ -14,6 +14,18 @@ export type TopicPayloads = {
     /** When the change was committed (ISO 8601, UTC). */
     at: string;
   };
+  /** A prediction changed status (keyed by prediction id: `predictionUpdated(id)`). */
+  PREDICTION_UPDATED: PredictionEventPayload;
+  /** The same events keyed by the consumer's user id (`myPredictionEvents`). */
+  USER_PREDICTION_EVENTS: PredictionEventPayload;
+};
+
+export type PredictionEventPayload = {
+  predictionId: string;
+  userId: string;
+  status: PredictionStatus;
+  /** When the change was committed (ISO 8601, UTC). */
+  at: string;
 };
 
 export type Topic = keyof TopicPayloads;

@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { parse, print } from 'graphql';
 import { SCOPES_FOR_ROLE } from '../../src/auth/api-key.service.js';
-import { ApiKeyScope, Role } from '../../src/entities/enums.js';
+import { ApiKeyScope, PredictionMode, PredictionStatus, Role } from '../../src/entities/enums.js';
+import { Prediction } from '../../src/entities/prediction.entity.js';
 import { ApiKey } from '../../src/entities/api-key.entity.js';
 import { Invoice } from '../../src/entities/invoice.entity.js';
 import type { User } from '../../src/entities/user.entity.js';
@@ -72,6 +73,24 @@ const keyOf = async (w: World, owner: Person) => {
     .fork()
     .findOneOrFail(ApiKey, { prefix: secret.slice(0, 12), user: w.users[owner].id });
   return row.id;
+};
+/** A queued job of `consumer`'s (a row as createPrediction leaves it, without running it). */
+const job = async (w: World) => {
+  const m = await model(w);
+  const v = await storedVersion(w.server.app, m, 'elementwise');
+  const em = w.server.app.db.orm.em.fork();
+  const p = em.create(Prediction, {
+    user: w.users.consumer.id,
+    model: m.id,
+    version: v.id,
+    mode: PredictionMode.ASYNC,
+    status: PredictionStatus.QUEUED,
+    inputs: null,
+    outputs: null,
+    currency: 'USD',
+  });
+  await em.flush();
+  return p.id;
 };
 const invoice = async (w: World) => {
   const em = w.server.app.db.orm.em.fork();
@@ -499,6 +518,65 @@ const ROWS: Row[] = [
       await storedVersion(w.server.app, m, 'elementwise');
       return { id: m.id };
     },
+    key: { owner: 'consumer', scope: ApiKeyScope.PREDICT },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
+
+  {
+    field: 'Mutation.createPrediction',
+    document:
+      'mutation($id: ID!) { createPrediction(input: { modelId: $id, inputs: [{ name: "x", dtype: "float32", shape: [1, 4], data: [1, 2, 3, 4] }] }) { id } }',
+    prepare: async (w) => {
+      const m = await model(w);
+      await storedVersion(w.server.app, m, 'elementwise');
+      return { id: m.id };
+    },
+    key: { owner: 'consumer', scope: ApiKeyScope.PREDICT },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
+  ...(['Mutation.cancelPrediction', 'Query.prediction'] as const).map((field): Row => ({
+    field,
+    document:
+      field === 'Query.prediction'
+        ? 'query($id: ID!) { prediction(id: $id) { id } }'
+        : 'mutation($id: ID!) { cancelPrediction(id: $id) { id } }',
+    prepare: async (w) => ({ id: await job(w) }),
+    key: { owner: 'consumer', scope: ApiKeyScope.PREDICT },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'NOT_FOUND',
+      publisher: 'NOT_FOUND',
+      otherPublisher: 'NOT_FOUND',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  })),
+  {
+    field: 'Query.predictions',
+    document: '{ predictions(first: 5) { totalCount } }',
     key: { owner: 'consumer', scope: ApiKeyScope.PREDICT },
     expect: {
       anonymous: 'UNAUTHENTICATED',

@@ -50,6 +50,8 @@ export async function startTestServer(
     ...env,
   });
   const app = await createApp(config, { logger: options.logger ?? createLogger(config.logLevel) });
+  // Queued predictions run in the test server's own process (in-process queue, RUN_JOBS default).
+  app.startJobs();
   let running: RunningServer;
   try {
     running = await startServer(app, { port: 0, host: '127.0.0.1' });

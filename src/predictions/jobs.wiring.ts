@@ -1,0 +1,109 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Metering } from '../billing/metering.types.js';
+import type { Config } from '../config.js';
+import { User } from '../entities/user.entity.js';
+import type { InferencePool } from '../inference/inference-pool.js';
+import { createJobQueue } from '../jobs/create-job-queue.js';
+import type { Logger } from '../shared/logger.js';
+import type { ModelStorage } from '../storage/model-storage.js';
+import type { EventBus } from '../subscriptions/event-bus.js';
+import { generateWebhookSecret } from '../webhooks/standard-webhooks.js';
+import { WebhookDispatcher, type WebhookJob } from '../webhooks/webhook-dispatcher.js';
+import { WebhookAllowList } from '../webhooks/webhook-target.js';
+import type { AsyncPredictionDeps, AsyncPredictionService, PredictionJob } from './async-prediction.service.js';
+import { publishPredictionEvent } from './prediction-events.js';
+import { VersionPaths } from './runnable-version.js';
+
+/**
+ * Builds the async path's moving parts from config: the two queues (BullMQ with REDIS_URL,
+ * in-process otherwise), the webhook dispatcher and the service's dependencies; `start` turns
+ * this process into a worker (RUN_JOBS) with a periodic sweeper; `close` stops taking jobs and
+ * waits for the running ones.
+ */
+export function createJobs(
+  config: Pick<Config, 'redisUrl' | 'jobs' | 'webhooks' | 'inference'>,
+  parts: {
+    orm: MikroORM;
+    engine: InferencePool;
+    storage: ModelStorage;
+    metering: Metering;
+    events: EventBus;
+    logger: Logger;
+  },
+) {
+  const queueConfig = {
+    redisUrl: config.redisUrl,
+    queuePrefix: config.jobs.queuePrefix,
+    jobLockDurationMs: config.jobs.lockMs,
+  };
+  const predictionQueue = createJobQueue<PredictionJob>('predictions', queueConfig);
+  const webhookQueue = createJobQueue<WebhookJob>('webhooks', queueConfig);
+  const logger = parts.logger.child({ component: 'jobs' });
+  const dispatcher = new WebhookDispatcher({
+    queue: webhookQueue,
+    secretFor: (userId) => webhookSecretOf(parts.orm, userId),
+    allow: new WebhookAllowList(config.webhooks.allowedHosts),
+    logger: parts.logger.child({ component: 'webhooks' }),
+    timeoutMs: config.webhooks.timeoutMs,
+    attempts: config.webhooks.attempts,
+    backoffMs: config.webhooks.backoffMs,
+    concurrency: 16,
+  });
+  const deps: AsyncPredictionDeps = {
+    engine: parts.engine,
+    paths: new VersionPaths(parts.storage),
+    metering: parts.metering,
+    queue: predictionQueue,
+    fork: () => parts.orm.em.fork(),
+    publish: (event) => publishPredictionEvent(parts.events, event),
+    webhook: async (userId, url, type, eventId, data) => {
+      await dispatcher.dispatch(userId, url, { type, timestamp: new Date().toISOString(), data }, eventId);
+    },
+    webhookAllow: new WebhookAllowList(config.webhooks.allowedHosts),
+    logger,
+    limits: {
+      maxRequestBytes: config.inference.maxRequestBytes,
+      timeoutMs: config.inference.timeoutMs,
+      attempts: config.jobs.attempts,
+      backoffMs: config.jobs.backoffMs,
+    },
+  };
+
+  let sweeper: NodeJS.Timeout | undefined;
+  return {
+    deps,
+    predictionQueue,
+    /** Runs queued predictions and webhook deliveries here, and sweeps for lost jobs. */
+    start(service: AsyncPredictionService, options: { force?: boolean } = {}) {
+      if (!config.jobs.run && !options.force) return;
+      service.startWorker(config.jobs.concurrency);
+      dispatcher.start();
+      const sweep = () =>
+        service
+          .sweep(config.jobs.sweepStaleMs)
+          .catch((err: unknown) => logger.warn({ err }, 'prediction sweep failed'));
+      // One sweep soon after start picks up what a stopped in-process queue held.
+      setTimeout(() => void sweep(), 1000).unref();
+      sweeper = setInterval(() => void sweep(), config.jobs.sweepIntervalMs);
+      sweeper.unref();
+    },
+    async close() {
+      if (sweeper) clearInterval(sweeper);
+      await predictionQueue.close();
+      await webhookQueue.close();
+    },
+  };
+}
+
+/** The user's `whsec_` secret, made on first need (race-safe: the first writer wins). */
+async function webhookSecretOf(orm: MikroORM, userId: string): Promise<string> {
+  const em = orm.em.fork();
+  const read = async () =>
+    (await em.findOne(User, { id: userId }, { populate: ['webhookSecret'], refresh: true }))?.webhookSecret ?? null;
+  const existing = await read();
+  if (existing) return existing;
+  await em.nativeUpdate(User, { id: userId, webhookSecret: null }, { webhookSecret: generateWebhookSecret() });
+  const made = await read();
+  if (!made) throw new Error(`user ${userId} not found for webhook delivery`);
+  return made;
+}

@@ -1,0 +1,64 @@
+import { FINAL_PREDICTION_STATUSES, type PredictionStatus } from '../entities/enums.js';
+import type { EventBus } from '../subscriptions/event-bus.js';
+import type { PredictionEventPayload } from '../subscriptions/topics.js';
+
+/**
+ * The live stream of one prediction for `predictionUpdated(id)`: first the state it is in now
+ * (a client that subscribes after the job finished still gets its final state, and one that
+ * subscribes while it runs misses nothing: we subscribe before reading), then every change, in
+ * order, ending after a final state. `return()` (client stops, socket drops) unsubscribes at once.
+ */
+export function predictionStream(
+  bus: EventBus,
+  current: PredictionEventPayload,
+): AsyncIterableIterator<PredictionEventPayload> {
+  const isFinal = (s: PredictionStatus) => FINAL_PREDICTION_STATUSES.includes(s);
+  const source = bus.subscribe('PREDICTION_UPDATED', current.predictionId);
+  let pending: PredictionEventPayload | null = current;
+  let last: PredictionStatus | null = null;
+  let finished = false;
+
+  const finish = async (): Promise<IteratorResult<PredictionEventPayload>> => {
+    finished = true;
+    await source.return?.();
+    return { done: true, value: undefined };
+  };
+
+  const iterator: AsyncIterableIterator<PredictionEventPayload> = {
+    async next() {
+      if (finished) return { done: true, value: undefined };
+      if (last !== null && isFinal(last)) return finish();
+      if (pending) {
+        const first = pending;
+        pending = null;
+        last = first.status;
+        return { done: false, value: first };
+      }
+      for (;;) {
+        const r = await source.next();
+        if (r.done) return finish();
+        // The snapshot may already have shown this status: no duplicate.
+        if (r.value.status === last) continue;
+        last = r.value.status;
+        return { done: false, value: r.value };
+      }
+    },
+    return: finish,
+    async throw(error?: unknown) {
+      await finish();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+/** Publishes one change on both topics: per prediction and per consumer. */
+export async function publishPredictionEvent(bus: EventBus, event: PredictionEventPayload): Promise<void> {
+  await Promise.all([
+    bus.publish('PREDICTION_UPDATED', event.predictionId, event),
+    bus.publish('USER_PREDICTION_EVENTS', event.userId, event),
+  ]);
+}
