@@ -14,6 +14,7 @@ import { createRateLimitPolicy } from './auth/rate-limit/rate-limiting.js';
 import type { RateLimitPolicy } from './auth/rate-limit/rate-limit.policy.js';
 import { closeRedis, createRedis } from './shared/redis.js';
 import { createJobs } from './predictions/jobs.wiring.js';
+import { UsageNotifier } from './billing/usage-notifier.js';
 
 export type ReadinessReport = { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
 
@@ -62,6 +63,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     inference =
       config.inference.start === 'lazy' ? InferencePool.lazy(poolOptions) : await InferencePool.start(poolOptions);
     const metering = new MeteringService({ blockOverdue: config.billing.blockOverdue });
+    const usageNotifier = new UsageNotifier(events, 250, (err) => logger.warn({ err }, 'usageUpdated publish failed'));
     // Queues, webhook delivery and the async service's dependencies (src/predictions/jobs.wiring.ts).
     jobs = createJobs(config, { orm: db.orm, engine: inference, storage, metering, events, logger });
     const services = createServices(
@@ -80,8 +82,9 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         metering,
         logger,
         limits: { maxRequestBytes: config.inference.maxRequestBytes, timeoutMs: config.inference.timeoutMs },
+        onMetered: (userId) => usageNotifier.notify(userId),
       },
-      jobs.deps,
+      { ...jobs.deps, onMetered: (userId) => usageNotifier.notify(userId) },
     );
     const schema = await createSchema(services, config.maxPageSize);
     // Uploads whose validation a previous process did not finish; in the background, never
@@ -110,6 +113,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         await validator.close();
         // Stop taking jobs and let running ones finish before the pool and database go away.
         await jobs?.close();
+        await usageNotifier.flush();
         // After the HTTP server has drained: anything still queued fails as retryable.
         await inference?.close();
         await events.close();

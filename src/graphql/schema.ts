@@ -20,6 +20,7 @@ import { authChecker } from './auth-checker.js';
 import { PredictionResolver } from '../resolvers/prediction.resolver.js';
 import { PredictionFieldsResolver } from '../resolvers/prediction-fields.resolver.js';
 import { PredictionJobResolver } from '../resolvers/prediction-job.resolver.js';
+import { registerUsageSubscriptions, UsageSubscriptionResolver } from '../resolvers/usage-subscription.resolver.js';
 import { PredictionJobFieldsResolver } from '../resolvers/prediction-job-fields.resolver.js';
 import {
   PredictionSubscriptionResolver,
@@ -47,6 +48,7 @@ export const RESOLVERS = [
   PredictionJobResolver,
   PredictionJobFieldsResolver,
   PredictionSubscriptionResolver,
+  UsageSubscriptionResolver,
   UsageResolver,
   InvoiceResolver,
   EarningsResolver,
@@ -75,6 +77,7 @@ function containerFor(services: Services, maxPageSize: number): ContainerType {
     [PredictionJobResolver, new PredictionJobResolver(services.jobs, maxPageSize)],
     [PredictionJobFieldsResolver, new PredictionJobFieldsResolver(services.jobs)],
     [PredictionSubscriptionResolver, new PredictionSubscriptionResolver()],
+    [UsageSubscriptionResolver, new UsageSubscriptionResolver()],
     [UsageResolver, new UsageResolver(services.billing.usage)],
     [InvoiceResolver, new InvoiceResolver(services.billing.invoices)],
     [EarningsResolver, new EarningsResolver(services.billing.earnings)],
@@ -103,5 +106,6 @@ export async function createSchema(services: Services, maxPageSize: number): Pro
   });
   registerVersionSubscriptions(schema, services.versions);
   registerPredictionSubscriptions(schema, services.jobs, services.events);
+  registerUsageSubscriptions(schema, services.billing.usage, services.events);
   return schema;
 }

@@ -69,6 +69,8 @@ export type AsyncPredictionDeps = {
   webhookAllow: WebhookAllowList;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   limits: { maxRequestBytes: number; timeoutMs: number; attempts: number; backoffMs: number };
+  /** Called after the commit that metered a prediction (drives `usageUpdated`). */
+  onMetered?: (userId: string) => void;
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -338,6 +340,7 @@ export class AsyncPredictionService {
         return true;
       });
       if (done) {
+        this.deps.onMetered?.(p.user.id);
         await em.refresh(p);
         await this.afterFinal(p);
       }

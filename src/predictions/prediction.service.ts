@@ -28,6 +28,8 @@ export type PredictionDeps = {
   metering: Metering;
   logger: Pick<Logger, 'error' | 'warn'>;
   limits: { maxRequestBytes: number; timeoutMs: number };
+  /** Called after the commit that metered a prediction (drives `usageUpdated`). */
+  onMetered?: (userId: string) => void;
 };
 
 export type PredictArgs = {
@@ -110,6 +112,7 @@ export class PredictionService {
       await em.execute('update models set prediction_count = prediction_count + 1 where id = ?', [model.id]);
       return p;
     });
+    this.deps.onMetered?.(caller.userId);
     const encoding = args.outputEncoding ?? 'JSON';
     return {
       outputs: run.outputs.map((o) => encodeOutput(o, encoding)),

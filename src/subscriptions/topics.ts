@@ -18,6 +18,8 @@ export type TopicPayloads = {
   PREDICTION_UPDATED: PredictionEventPayload;
   /** The same events keyed by the consumer's user id (`myPredictionEvents`). */
   USER_PREDICTION_EVENTS: PredictionEventPayload;
+  /** The consumer's usage changed (keyed by user id; coalesced, a few per second at most). */
+  USAGE_UPDATED: { userId: string; at: string };
 };
 
 export type PredictionEventPayload = {

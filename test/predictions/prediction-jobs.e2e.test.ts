@@ -16,6 +16,7 @@ import {
   MyPredictionsDocument,
   PredictionJobDocument,
   PredictionUpdatedDocument,
+  UsageUpdatedDocument,
 } from '../generated/graphql.js';
 import { authHeaders } from '../support/auth.js';
 import { Factory } from '../support/factories.js';
@@ -188,4 +189,38 @@ it('lists only the caller’s jobs, and hides them from other users everywhere',
   expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   const ssrf = await create({ webhookUrl: 'http://10.0.0.1/hook' });
   expect(ssrf.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+});
+
+it('sends the consumer their running usage after predictions are metered (usageUpdated)', async () => {
+  const updates: { requests: number; amount: { amount: string } }[] = [];
+  const stream = ws(headers).iterate({ query: print(UsageUpdatedDocument) });
+  const reading = (async () => {
+    for await (const e of stream) updates.push((e.data as { usageUpdated: (typeof updates)[number] }).usageUpdated);
+  })();
+  const theirs: unknown[] = [];
+  const otherStream = ws(await authHeaders(server.app, other)).iterate({ query: print(UsageUpdatedDocument) });
+  const otherReading = (async () => {
+    for await (const e of otherStream) theirs.push(e);
+  })();
+  // Each metered job announces the new usage; keep running jobs until the stream is live.
+  await until(async () => {
+    const job = (await create({})).data!.createPrediction;
+    await until(
+      async () =>
+        (await server.gql(PredictionJobDocument, { id: job.id }, headers)).data?.prediction.status === 'SUCCEEDED',
+      'job',
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    return updates.length > 0;
+  }, 'a usage update');
+  await stream.return?.();
+  await otherStream.return?.();
+  await Promise.all([reading, otherReading]);
+  const { totalCount } = (await server.gql(MyPredictionsDocument, { first: 1, status: 'SUCCEEDED' }, headers)).data!
+    .predictions;
+  const last = updates.at(-1)!;
+  expect(last.requests).toBe(totalCount);
+  expect(last.amount.amount).toMatch(/^\d+\.\d+$/);
+  // Nobody else's usage arrives: the other consumer's stream stayed quiet.
+  expect(theirs).toEqual([]);
 });

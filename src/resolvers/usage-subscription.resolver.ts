@@ -1,0 +1,53 @@
+import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import { Ctx, Info, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { AuthFailure, forbidden } from '../auth/auth.errors.js';
+import { requireUser } from '../auth/caller-guards.js';
+import type { UsageService, UsageTotals } from '../billing/usage.service.js';
+import { ApiKeyScope } from '../entities/enums.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import type { EventBus } from '../subscriptions/event-bus.js';
+import type { TopicPayloads } from '../subscriptions/topics.js';
+import { UsageSummary } from './types/usage.type.js';
+
+/** Found through the operation's schema (type-graphql calls `subscribe` without an instance). */
+const wiring = new WeakMap<GraphQLSchema, { usage: UsageService; bus: EventBus }>();
+
+export function registerUsageSubscriptions(schema: GraphQLSchema, usage: UsageService, bus: EventBus): void {
+  wiring.set(schema, { usage, bus });
+}
+
+const money = (t: UsageTotals) => ({ amount: t.amount, currency: t.currency });
+
+@Resolver()
+export class UsageSubscriptionResolver {
+  @Subscription(() => UsageSummary, {
+    description:
+      'Your usage for the current calendar month (UTC), sent again after your predictions are metered (a few times a second at most).',
+    subscribe: ({ context, info }: SubscribeResolverData<unknown, Record<string, never>, GraphQLContext>) => {
+      const w = wiring.get(info.schema);
+      if (!w) throw new Error('usage subscriptions are not registered for this schema');
+      const caller = requireUser(context.caller);
+      if (caller.apiKeyId && !caller.scopes?.includes(ApiKeyScope.BILLING_READ)) {
+        throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: [ApiKeyScope.BILLING_READ] });
+      }
+      // Keyed by the caller's own id: no one else's usage can arrive on this stream.
+      return w.bus.subscribe('USAGE_UPDATED', caller.userId);
+    },
+  })
+  async usageUpdated(
+    @Root() event: TopicPayloads['USAGE_UPDATED'],
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<UsageSummary> {
+    const w = wiring.get(info.schema);
+    if (!w) throw new Error('usage subscriptions are not registered for this schema');
+    // A fresh fork per event: the subscription outlives any one identity map.
+    const s = await w.usage.summaryFor(ctx.em.fork(), event.userId, {});
+    return {
+      ...s,
+      amount: money(s),
+      byModel: s.byModel.map((m) => ({ ...m, amount: money(m) })),
+      byDay: s.byDay.map((d) => ({ ...d, amount: money(d) })),
+    };
+  }
+}
