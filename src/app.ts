@@ -15,6 +15,7 @@ import type { RateLimitPolicy } from './auth/rate-limit/rate-limit.policy.js';
 import { closeRedis, createRedis } from './shared/redis.js';
 import { createJobs } from './predictions/jobs.wiring.js';
 import { UsageNotifier } from './billing/usage-notifier.js';
+import { ModelVersion } from './entities/model-version.entity.js';
 
 export type ReadinessReport = { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
 
@@ -66,6 +67,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     const usageNotifier = new UsageNotifier(events, 250, (err) => logger.warn({ err }, 'usageUpdated publish failed'));
     // Queues, webhook delivery and the async service's dependencies (src/predictions/jobs.wiring.ts).
     jobs = createJobs(config, { orm: db.orm, engine: inference, storage, metering, events, logger });
+    let warmReady: (versionId: string) => void = () => undefined;
     const services = createServices(
       config,
       {
@@ -75,6 +77,9 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         events,
         logger,
         uploadMaxBytes: config.uploadMaxBytes,
+        // Load and warm a version in the pool as soon as it is READY, so that its first
+        // prediction does not pay for the load (late-bound: the services are built below).
+        onReady: (versionId) => warmReady(versionId),
       },
       {
         engine: inference,
@@ -86,6 +91,14 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       },
       { ...jobs.deps, onMetered: (userId) => usageNotifier.notify(userId) },
     );
+    warmReady = (versionId) => {
+      void (async () => {
+        const version = await db.orm.em.fork().findOne(ModelVersion, { id: versionId });
+        if (!version) return;
+        const { warmupError } = await services.predictions.warmVersion(version);
+        if (warmupError) logger.warn({ versionId, warmupError }, 'warm-up run failed on a synthetic input');
+      })().catch((err: unknown) => logger.warn({ err, versionId }, 'could not warm a READY version'));
+    };
     const schema = await createSchema(services, config.maxPageSize);
     // Uploads whose validation a previous process did not finish; in the background, never
     // blocking start (a database without migrations yet only logs a warning).

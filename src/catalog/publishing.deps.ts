@@ -13,6 +13,8 @@ export type PublishingDeps = {
   events: EventBus;
   logger: Logger;
   uploadMaxBytes: number;
+  /** Called after a version became READY (committed and published): the app warms it up. */
+  onReady?: (versionId: string) => void;
 };
 
 /**

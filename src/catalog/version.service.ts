@@ -11,6 +11,7 @@ import { StoredFileTooLargeError } from '../storage/model-storage.js';
 import { filterEvents } from '../subscriptions/event-bus.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
 import { conflict, isAdmin, payloadTooLarge, requireUser, UUID, violatedUnique } from './catalog.errors.js';
+import { CatalogGeneration } from './catalog-generation.js';
 import type { ModelWriteService } from './model-write.service.js';
 import type { PublishingDeps } from './publishing.deps.js';
 import { compareSemver, formatSemver, parseSemver, type SemVer } from './semver.js';
@@ -38,6 +39,8 @@ export class VersionService {
   constructor(
     private readonly deps: PublishingDeps,
     private readonly models: ModelWriteService,
+    // Bumped after each committed change, so cached catalog reads never outlive it.
+    private readonly generation: CatalogGeneration = new CatalogGeneration(),
   ) {}
 
   /**
@@ -86,6 +89,9 @@ export class VersionService {
         await em.flush();
         return row;
       });
+      // A PROCESSING version shows in its owner's (uncached) reads; bumped anyway so that no
+      // cached read mentions a version count that is already wrong.
+      this.generation.bump();
       await this.publish(version);
       this.startValidation(version.id, model.id, storageKey);
       return version;
@@ -139,6 +145,7 @@ export class VersionService {
     const model = await ctx.em.findOneOrFail(Model, { id: version.model.id });
     model.defaultVersion = version;
     await ctx.em.flush();
+    this.generation.bump();
     return version;
   }
 
@@ -155,6 +162,7 @@ export class VersionService {
     version.status = ModelVersionStatus.DEPRECATED;
     version.deprecatedAt = new Date();
     await ctx.em.flush();
+    this.generation.bump();
     await this.publish(version);
     return version;
   }
@@ -263,6 +271,7 @@ export class VersionService {
       return (changed as { affectedRows?: number }).affectedRows !== 0;
     });
     if (!updated) return;
+    this.generation.bump();
     if (outcome.status === ModelVersionStatus.FAILED) await this.deps.storage.delete(storageKey);
     await this.deps.events.publish('MODEL_VERSION_STATUS_CHANGED', modelId, {
       modelId,
@@ -270,6 +279,7 @@ export class VersionService {
       status: outcome.status,
       at: at.toISOString(),
     });
+    if (outcome.status === ModelVersionStatus.READY) this.deps.onReady?.(versionId);
   }
 
   private async publish(version: ModelVersion): Promise<void> {

@@ -105,6 +105,11 @@ it('uploads a real ONNX file over multipart, validates it in the background, and
     expect(spec.dtype).toMatch(/^(float32|int64|int32|float64)$/);
     expect(spec.shape.length).toBeGreaterThan(0);
   }
+  // Warmed up once READY: the pool's workers hold a session for it before any prediction.
+  const deadline = Date.now() + 20_000;
+  const loaded = async () => (await server.app.inference.stats()).some((w) => w.sessions.includes(v.id));
+  while (!(await loaded()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(await loaded()).toBe(true);
 });
 
 it('marks a corrupt upload FAILED with an actionable reason', async () => {
