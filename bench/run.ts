@@ -4,10 +4,14 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchResult, BenchScenario } from './harness.js';
+import { buildChart, type ResultsFile } from './support/chart.js';
+import { createProgress } from './support/progress.js';
+import { summaryTable, type SummaryRow } from './support/summary.js';
 
 /**
  * `npm run bench [-- name…] [--quick]`: runs every scenario in bench/scenarios (or the named
- * ones), prints a table and writes bench/results.json with the machine it ran on.
+ * ones) showing its progress, prints a summary table, writes bench/results.json with the machine
+ * it ran on and draws bench/results.svg from it (`npm run bench:chart` redraws it alone).
  */
 const dir = join(import.meta.dirname, 'scenarios');
 const args = process.argv.slice(2);
@@ -28,23 +32,30 @@ if (scenarios.length === 0) {
 }
 
 const results: Record<string, BenchResult & { title: string; seconds: number; date: string }> = {};
+const summary: SummaryRow[] = [];
+const progress = createProgress(scenarios.length);
 let failed = 0;
 for (const [i, s] of scenarios.entries()) {
-  process.stdout.write(`\n[${i + 1}/${scenarios.length}] ${s.title}\n`);
+  progress.start(i + 1, s.name, s.title);
   const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) / 100) / 10;
   try {
-    const r = await s.run({ quick, log: (m) => process.stdout.write(`    ${m}\n`) });
-    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    const r = await s.run({ quick, log: (m) => progress.log(m) });
+    const seconds = elapsed();
     results[s.name] = { ...r, title: s.title, seconds, date: new Date().toISOString() };
-    for (const [k, v] of Object.entries(r.metrics)) process.stdout.write(`    ${k.padEnd(48)} ${v}\n`);
+    summary.push({ name: s.name, seconds, result: r });
+    for (const [k, v] of Object.entries(r.metrics)) progress.log(`${k.padEnd(48)} ${v}`);
     for (const t of r.targets ?? []) {
-      process.stdout.write(`    ${t.pass ? 'PASS' : 'MISS'} ${t.name}: ${t.value} (target ${t.target})\n`);
+      progress.log(`${t.pass ? 'PASS' : 'MISS'} ${t.name}: ${t.value} (target ${t.target})`);
     }
   } catch (err) {
     failed++;
-    process.stdout.write(`    ERROR ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    summary.push({ name: s.name, seconds: elapsed(), error: err instanceof Error ? err.message : String(err) });
+    progress.log(`ERROR ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
 }
+progress.stop();
+process.stdout.write(`\n${summaryTable(summary)}`);
 
 // Running some scenarios keeps the others' last figures (each result carries its own date).
 const file = join(import.meta.dirname, 'results.json');
@@ -68,7 +79,8 @@ const out = {
   results: { ...previous, ...results },
 };
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+writeFileSync(join(import.meta.dirname, 'results.svg'), buildChart(out as ResultsFile));
 process.stdout.write(
-  `\nwrote bench/results.json (${Object.keys(results).length} scenarios${failed ? `, ${failed} failed` : ''})\n`,
+  `\nwrote bench/results.json and bench/results.svg (${Object.keys(results).length} scenarios${failed ? `, ${failed} failed` : ''})\n`,
 );
 process.exit(failed ? 1 : 0);
