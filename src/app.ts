@@ -88,6 +88,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         logger,
         limits: { maxRequestBytes: config.inference.maxRequestBytes, timeoutMs: config.inference.timeoutMs },
         onMetered: (userId) => usageNotifier.notify(userId),
+        versionCacheTtlMs: config.predictVersionCacheTtlMs,
       },
       { ...jobs.deps, onMetered: (userId) => usageNotifier.notify(userId) },
     );
@@ -108,6 +109,12 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       .catch((err: unknown) => logger.warn({ err }, 'could not resume PROCESSING model versions'));
     const redis = config.redisUrl ? createRedis(config.redisUrl, { connectionName: 'mm-app' }) : undefined;
     const rateLimits = createRateLimitPolicy(config.rateLimit, redis, logger);
+    // Other replicas' catalog writes reach this process's caches through Redis (polled, not per request).
+    if (redis) {
+      services.catalogGeneration.connect(redis, (err) =>
+        logger.warn({ err }, 'catalog generation unreadable in Redis: catalog caches bypassed until it is back'),
+      );
+    }
     return {
       config,
       logger,
@@ -127,6 +134,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         // Stop taking jobs and let running ones finish before the pool and database go away.
         await jobs?.close();
         await usageNotifier.flush();
+        services.catalogGeneration.close();
         // After the HTTP server has drained: anything still queued fails as retryable.
         await inference?.close();
         await events.close();

@@ -69,6 +69,8 @@ const schema = z.object({
     .max(10 * 1024 * 1024)
     .default(1024 * 1024),
   PUBSUB_PREFIX: z.string().min(1).max(100).default('mm:'),
+  CATALOG_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  PREDICT_VERSION_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
 });
 
 export type Config = AuthSettings &
@@ -103,6 +105,10 @@ export type Config = AuthSettings &
     uploadMaxFieldBytes: number;
     /** Prefix of pub/sub channel names (lets test files and deployments share one Redis). */
     pubSubPrefix: string;
+    /** How long anonymous catalog reads may be answered from the response cache; 0: off. */
+    catalogCacheTtlMs: number;
+    /** How long `predict` may reuse a resolved (model, version) between catalog writes; 0: off. */
+    predictVersionCacheTtlMs: number;
   };
 
 export const SECRET_KEYS = [
@@ -155,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     uploadMaxFieldBytes: e.UPLOAD_MAX_FIELD_BYTES,
     pubSubPrefix: e.PUBSUB_PREFIX,
+    catalogCacheTtlMs: e.CATALOG_CACHE_TTL_MS,
+    predictVersionCacheTtlMs: e.PREDICT_VERSION_CACHE_TTL_MS,
   };
 }
 

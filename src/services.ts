@@ -9,10 +9,11 @@ import { ReviewService } from './catalog/review.service.js';
 import { schemaOnlyJobDeps, schemaOnlyPredictionDeps } from './predictions/prediction.deps.js';
 import { PredictionService, type PredictionDeps } from './predictions/prediction.service.js';
 import { AsyncPredictionService, type AsyncPredictionDeps } from './predictions/async-prediction.service.js';
+import { CatalogGeneration } from './catalog/catalog-generation.js';
 
 /** Every service, wired once from the config (plain factories: no container). */
 export function createServices(
-  config: Pick<Config, 'maxPageSize'> & Partial<Pick<Config, 'auth' | 'dataDir' | 'env' | 'billing'>>,
+  config: Pick<Config, 'maxPageSize'> & Partial<Pick<Config, 'auth' | 'dataDir' | 'env' | 'billing' | 'pubSubPrefix'>>,
   // Storage, validator, pub/sub and the ORM for publishing; stand-ins when only emitting the schema.
   publishing: PublishingDeps = schemaOnlyDeps(),
   // Inference pool, storage and metering for predictions; stand-ins when only emitting the schema.
@@ -20,15 +21,19 @@ export function createServices(
   // Queue, pool, metering and events for queued predictions; stand-ins when only emitting the schema.
   jobDeps: AsyncPredictionDeps = schemaOnlyJobDeps(),
 ) {
-  const modelWrites = new ModelWriteService();
+  // Bumped by every committed catalog write; the GraphQL response cache and predict's version
+  // cache drop what they read before it.
+  const catalogGeneration = new CatalogGeneration({ key: `${config.pubSubPrefix ?? 'mm:'}catalog:generation` });
+  const modelWrites = new ModelWriteService(catalogGeneration);
   return {
+    catalogGeneration,
     auth: createAuthServices(config),
     models: new ModelService({ maxPageSize: config.maxPageSize }),
     modelWrites,
-    versions: new VersionService(publishing, modelWrites),
-    reviews: new ReviewService(),
+    versions: new VersionService(publishing, modelWrites, catalogGeneration),
+    reviews: new ReviewService(catalogGeneration),
     events: publishing.events,
-    predictions: new PredictionService(predictionDeps),
+    predictions: new PredictionService(predictionDeps, catalogGeneration),
     jobs: new AsyncPredictionService(jobDeps),
     // Metering, usage, invoices, earnings, analytics, Stripe (src/billing/billing.services.ts).
     billing: createBillingServices(config, { logger: publishing.logger }),

@@ -4,6 +4,7 @@ import { User } from '../entities/user.entity.js';
 import { badInput, notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { conflict, forbidden, requireOwnerOrAdmin, requireUser, UUID, violatedUnique } from './catalog.errors.js';
+import { CatalogGeneration } from './catalog-generation.js';
 import { cleanModelInput, type ModelInput } from './model-input.js';
 
 /** API keys need the `models:write` scope to change the catalog; sessions (no key) may. */
@@ -16,6 +17,9 @@ export function requireWriteScope(ctx: ServiceContext): void {
 
 /** The catalog's write side for models: create, edit, soft-delete. */
 export class ModelWriteService {
+  // Bumped after each committed change, so cached catalog reads never outlive it.
+  constructor(private readonly generation: CatalogGeneration = new CatalogGeneration()) {}
+
   /** Publishers (and admins) create models; the caller becomes the owner. */
   async create(ctx: ServiceContext, input: ModelInput): Promise<Model> {
     const caller = requireUser(ctx.caller);
@@ -62,6 +66,7 @@ export class ModelWriteService {
     if (!model.deletedAt) {
       model.deletedAt = new Date();
       await ctx.em.flush();
+      this.generation.bump();
     }
     return model;
   }
@@ -84,6 +89,7 @@ export class ModelWriteService {
   private async flush(ctx: ServiceContext, model: Model): Promise<void> {
     try {
       await ctx.em.flush();
+      this.generation.bump();
     } catch (err) {
       if (violatedUnique(err) === 'models_slug_unique') {
         // The failed entity must leave the unit of work, or the next flush retries it.

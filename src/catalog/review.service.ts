@@ -5,6 +5,7 @@ import { Model } from '../entities/model.entity.js';
 import { Review } from '../entities/review.entity.js';
 import { badInput, notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
+import { CatalogGeneration } from './catalog-generation.js';
 import { conflict, forbidden, requireUser, UUID, violatedUnique } from './catalog.errors.js';
 
 export type ReviewInput = { rating?: number | null; title?: string | null; body?: string | null };
@@ -17,6 +18,9 @@ type ReviewRow = { id: string; model_id: string; author_id: string; rating: numb
  * as the review, by atomic SQL increments: concurrent reviews never lose an update.
  */
 export class ReviewService {
+  // Bumped after each committed change, so cached catalog reads never outlive it.
+  constructor(private readonly generation: CatalogGeneration = new CatalogGeneration()) {}
+
   async create(ctx: ServiceContext, modelId: string, input: ReviewInput): Promise<Review> {
     const caller = requireUser(ctx.caller);
     const clean = cleanReview(input, true);
@@ -39,6 +43,7 @@ export class ReviewService {
         );
         await adjustAggregates(em, model.id, 1, clean.rating!);
       });
+      this.generation.bump();
     } catch (err) {
       if (violatedUnique(err) === 'reviews_model_author_unique') {
         throw conflict('You have already reviewed this model; update your review instead');
@@ -72,6 +77,7 @@ export class ReviewService {
         await adjustAggregates(em, old.model_id, 0, clean.rating - old.rating);
       }
     });
+    this.generation.bump();
     return this.reload(ctx, reviewId);
   }
 
@@ -86,6 +92,7 @@ export class ReviewService {
       await em.execute('delete from reviews where id = ?', [reviewId]);
       if (!old.hidden) await adjustAggregates(em, old.model_id, -1, -old.rating);
     });
+    this.generation.bump();
     return true;
   }
 
@@ -105,6 +112,7 @@ export class ReviewService {
         await em.execute('update reviews set helpful_count = helpful_count + 1 where id = ?', [reviewId]);
       }
     });
+    this.generation.bump();
     return this.reload(ctx, reviewId);
   }
 
@@ -120,6 +128,7 @@ export class ReviewService {
     review.publisherReply = text;
     review.publisherReplyAt = new Date();
     await ctx.em.flush();
+    this.generation.bump();
     return review;
   }
 
@@ -133,6 +142,7 @@ export class ReviewService {
       await em.execute('update reviews set hidden = ?, updated_at = ? where id = ?', [hidden, new Date(), reviewId]);
       await adjustAggregates(em, old.model_id, hidden ? -1 : 1, hidden ? -old.rating : old.rating);
     });
+    this.generation.bump();
     return this.reload(ctx, reviewId);
   }
 

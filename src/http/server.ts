@@ -23,6 +23,7 @@ import { playgroundRoutes } from './playground.routes.js';
 import { createHttpDrainer } from './http-drainer.js';
 import { httpMetricsMiddleware, metricsRoutes } from './metrics.routes.js';
 import { observabilityPlugin } from '../graphql/observability.plugin.js';
+import { responseCachePlugin } from '../graphql/response-cache.plugin.js';
 import { websocketConnections } from '../observability/metrics.js';
 
 export type RunningServer = {
@@ -96,6 +97,8 @@ export async function startServer(app: App, listen: { port: number; host: string
       rateLimitPlugin(app.rateLimits),
       // Cost limit (needs the variables, so it runs once the operation is resolved).
       costLimitPlugin(app.config.graphqlLimits),
+      // Anonymous catalog reads answered from memory until a catalog write or the TTL (CATALOG_CACHE_TTL_MS).
+      responseCachePlugin({ ttlMs: app.config.catalogCacheTtlMs, generation: app.services.catalogGeneration }),
       // Logs, metrics and the `x-sql-statements` header for every operation.
       observabilityPlugin({ logger: app.logger, production: app.config.env === 'production' }),
     ],

@@ -127,6 +127,9 @@ export class BullJobQueue<T> implements JobQueue<T> {
         prefix: this.options.prefix,
         concurrency: options.concurrency,
         lockDuration: this.options.lockDurationMs ?? 30_000,
+        // The stalled check runs this often and needs two passes (mark, then move): left at
+        // BullMQ's 30 s default, a short lock would still leave a killed worker's job for ~60 s.
+        stalledInterval: this.options.lockDurationMs ?? 30_000,
         maxStalledCount: this.options.maxStalledCount ?? 1,
         autorun: true,
       },

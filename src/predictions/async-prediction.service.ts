@@ -260,14 +260,15 @@ export class AsyncPredictionService {
     id: string,
     bus: EventBus,
   ): Promise<AsyncIterableIterator<PredictionEventPayload>> {
-    const p = await this.get({ ...ctx, em: ctx.em.fork() }, id);
-    const now: PredictionEventPayload = {
-      predictionId: p.id,
-      userId: p.user.id,
-      status: statusOf(p),
-      at: (p.completedAt ?? p.startedAt ?? p.createdAt).toISOString(),
-    };
-    return predictionStream(bus, now);
+    return predictionStream(bus, id, async () => {
+      const p = await this.get({ ...ctx, em: ctx.em.fork() }, id);
+      return {
+        predictionId: p.id,
+        userId: p.user.id,
+        status: statusOf(p),
+        at: (p.completedAt ?? p.startedAt ?? p.createdAt).toISOString(),
+      };
+    });
   }
 
   /** `myPredictionEvents`: every change of the caller's predictions (API keys need `predict`). */

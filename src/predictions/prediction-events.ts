@@ -7,13 +7,27 @@ import type { PredictionEventPayload } from '../subscriptions/topics.js';
  * (a client that subscribes after the job finished still gets its final state, and one that
  * subscribes while it runs misses nothing: we subscribe before reading), then every change, in
  * order, ending after a final state. `return()` (client stops, socket drops) unsubscribes at once.
+ * `readCurrent` reads the row (and checks access); if it throws, the subscription is dropped.
  */
-export function predictionStream(
+export async function predictionStream(
   bus: EventBus,
-  current: PredictionEventPayload,
-): AsyncIterableIterator<PredictionEventPayload> {
+  predictionId: string,
+  readCurrent: () => Promise<PredictionEventPayload>,
+): Promise<AsyncIterableIterator<PredictionEventPayload>> {
   const isFinal = (s: PredictionStatus) => FINAL_PREDICTION_STATUSES.includes(s);
-  const source = bus.subscribe('PREDICTION_UPDATED', current.predictionId);
+  const source = bus.subscribe('PREDICTION_UPDATED', predictionId);
+  // The engines subscribe on an iterator's first pull: start it before reading the row, or a
+  // change committed (and published by a worker) between the read and that pull is lost and the
+  // client waits on a stale state forever (test/distributed/prediction-stream-race.test.ts).
+  let firstPull: Promise<IteratorResult<PredictionEventPayload>> | null = source.next();
+  firstPull.catch(() => undefined); // awaited below; never an unhandled rejection if unused
+  let current: PredictionEventPayload;
+  try {
+    current = await readCurrent();
+  } catch (err) {
+    await source.return?.();
+    throw err;
+  }
   let pending: PredictionEventPayload | null = current;
   let last: PredictionStatus | null = null;
   let finished = false;
@@ -35,7 +49,8 @@ export function predictionStream(
         return { done: false, value: first };
       }
       for (;;) {
-        const r = await source.next();
+        const r = await (firstPull ?? source.next());
+        firstPull = null;
         if (r.done) return finish();
         // The snapshot may already have shown this status: no duplicate.
         if (r.value.status === last) continue;

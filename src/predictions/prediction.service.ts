@@ -19,7 +19,8 @@ import { AppError, ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { ModelStorage } from '../storage/model-storage.js';
-import { resolveRunnableVersion, VersionPaths } from './runnable-version.js';
+import { CatalogGeneration } from '../catalog/catalog-generation.js';
+import { RunnableVersionCache, VersionPaths } from './runnable-version.js';
 
 export type PredictionDeps = {
   /** The inference engine (the worker pool). */
@@ -30,6 +31,8 @@ export type PredictionDeps = {
   limits: { maxRequestBytes: number; timeoutMs: number };
   /** Called after the commit that metered a prediction (drives `usageUpdated`). */
   onMetered?: (userId: string) => void;
+  /** How long a resolved (model, version) may be reused (PREDICT_VERSION_CACHE_TTL_MS); absent or 0: off. */
+  versionCacheTtlMs?: number;
 };
 
 export type PredictArgs = {
@@ -40,6 +43,12 @@ export type PredictArgs = {
   outputEncoding?: OutputEncoding | null;
 };
 
+/** The price snapshot on the prediction and the model's prediction counter, in one statement. */
+const RECORD_PRICE_AND_COUNT_SQL = `
+with counted as (update models set prediction_count = prediction_count + 1 where id = ?)
+update predictions set unit_price = ?, cost = ?, currency = ?, updated_at = ? where id = ?
+returning *`;
+
 export type PredictResult = { outputs: TensorOutputJson[]; inferenceTimeMs: number; prediction: Prediction };
 
 /**
@@ -49,9 +58,15 @@ export type PredictResult = { outputs: TensorOutputJson[]; inferenceTimeMs: numb
  */
 export class PredictionService {
   private readonly paths: VersionPaths;
+  private readonly versions: RunnableVersionCache;
 
-  constructor(private readonly deps: PredictionDeps) {
+  constructor(
+    private readonly deps: PredictionDeps,
+    // Catalog writes bump it, which empties the version cache (see RunnableVersionCache).
+    generation: CatalogGeneration = new CatalogGeneration(),
+  ) {
     this.paths = new VersionPaths(deps.storage);
+    this.versions = new RunnableVersionCache(generation, deps.versionCacheTtlMs ?? 0);
   }
 
   /**
@@ -67,7 +82,7 @@ export class PredictionService {
     if (caller.apiKeyId && !caller.scopes?.includes(ApiKeyScope.PREDICT)) {
       throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: [ApiKeyScope.PREDICT] });
     }
-    const { model, version } = await resolveRunnableVersion(ctx.em, args.modelId, args.version ?? null);
+    const { model, version } = await this.versions.resolve(ctx.em, args.modelId, args.version ?? null);
     // Tensors before quota: a malformed request costs no billing query.
     const { tensors } = validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
     await this.deps.metering.assertMayRun(ctx.em, caller.userId, model);
@@ -105,12 +120,20 @@ export class PredictionService {
       });
       await em.flush();
       await this.deps.metering.meter(em, p);
-      // The price snapshot meter() set goes out now, so that the model row's lock (taken next,
-      // and shared by every consumer of the model) is held for the COMMIT round trip only.
-      await em.flush();
-      // Atomic in SQL: concurrent predictions must not lose increments (a read-modify-write would).
-      await em.execute('update models set prediction_count = prediction_count + 1 where id = ?', [model.id]);
-      return p;
+      // One round trip for the price snapshot meter() set and the model's counter, last, so that
+      // the model row's lock (shared by every consumer of the model) is held for the COMMIT round
+      // trip only. The counter is an atomic increment: concurrent predictions lose none (a
+      // read-modify-write would). Mapping the returned row marks `p` clean, so the commit flushes
+      // nothing more.
+      const [row] = await em.execute<Record<string, unknown>[]>(RECORD_PRICE_AND_COUNT_SQL, [
+        model.id,
+        p.unitPrice ?? null,
+        p.cost ?? null,
+        p.currency,
+        new Date(),
+        p.id,
+      ]);
+      return em.map(Prediction, row);
     });
     this.deps.onMetered?.(caller.userId);
     const encoding = args.outputEncoding ?? 'JSON';

@@ -5,6 +5,7 @@ import { Model } from '../entities/model.entity.js';
 import type { PoolVersion } from '../inference/inference-pool.js';
 import { notFound } from '../shared/errors.js';
 import type { ModelStorage } from '../storage/model-storage.js';
+import type { CatalogGeneration } from '../catalog/catalog-generation.js';
 import { predictionErrors } from './prediction.errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -55,5 +56,50 @@ export class VersionPaths {
       this.paths.set(v.id, path);
     }
     return { id: v.id, path, sizeBytes: v.sizeBytes, inputs: v.inputs, outputs: v.outputs, batching: v.batching };
+  }
+}
+
+type Resolved = { model: Model; version: ModelVersion };
+
+/**
+ * `resolveRunnableVersion` remembered per process, for the synchronous `predict` path where its
+ * one or two queries were a large share of the request. Safe because:
+ * - entries carry the catalog generation (src/catalog/catalog-generation.ts) that every model and
+ *   version write bumps after its commit (delete, default change, deprecation, validation), so a
+ *   write in this process is seen by the next prediction, another replica's within the Redis poll;
+ * - the TTL bounds anything else (a row changed by hand);
+ * - only successes are kept: a NOT_FOUND or not-runnable answer is asked again every time;
+ * - what the path reads from them are the version's file and signature and the model's price,
+ *   used for the quota check only: the price that is billed is read by the metering statement
+ *   itself, in the recording transaction.
+ * Entries are loaded through a fork of their own, so the cached entities never sit in (or are
+ * flushed with) a request's unit of work; the path only reads them and passes their ids on.
+ */
+export class RunnableVersionCache {
+  private readonly entries = new Map<string, Resolved & { generation: string; expires: number }>();
+
+  constructor(
+    private readonly generation: CatalogGeneration,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 1000,
+  ) {
+    generation.onBump(() => this.entries.clear());
+  }
+
+  async resolve(em: EntityManager, modelId: string, pinned: string | null): Promise<Resolved> {
+    if (this.ttlMs <= 0 || !this.generation.usable()) return resolveRunnableVersion(em, modelId, pinned);
+    const key = `${modelId}\n${pinned ?? ''}`;
+    const now = Date.now();
+    const current = this.generation.current();
+    const hit = this.entries.get(key);
+    if (hit && hit.generation === current && hit.expires > now) return hit;
+    if (hit) this.entries.delete(key);
+    // The generation is taken before the read: a write committed meanwhile makes this entry stale at once.
+    const resolved = await resolveRunnableVersion(em.fork({ clear: true }), modelId, pinned);
+    if (this.generation.current() === current) {
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, { ...resolved, generation: current, expires: now + this.ttlMs });
+    }
+    return resolved;
   }
 }

@@ -46,6 +46,9 @@ export async function startTestServer(
     // Worker threads only for the test files that predict; one is enough for them.
     INFERENCE_START: 'lazy',
     INFERENCE_WORKERS: '1',
+    // The catalog response cache would let a read skip execution (and its SQL): suites that
+    // count statements or write then read must see real execution. Its own tests turn it on.
+    CATALOG_CACHE_TTL_MS: '0',
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     ...env,
   });
