@@ -9,6 +9,7 @@ import { ReviewService } from './catalog/review.service.js';
 import { schemaOnlyJobDeps, schemaOnlyPredictionDeps } from './predictions/prediction.deps.js';
 import { PredictionService, type PredictionDeps } from './predictions/prediction.service.js';
 import { AsyncPredictionService, type AsyncPredictionDeps } from './predictions/async-prediction.service.js';
+import { WebhookSecretService } from './webhooks/webhook-secret.service.js';
 import { CatalogGeneration } from './catalog/catalog-generation.js';
 
 /** Every service, wired once from the config (plain factories: no container). */
@@ -35,6 +36,7 @@ export function createServices(
     events: publishing.events,
     predictions: new PredictionService(predictionDeps, catalogGeneration),
     jobs: new AsyncPredictionService(jobDeps),
+    webhookSecrets: new WebhookSecretService(),
     // Metering, usage, invoices, earnings, analytics, Stripe (src/billing/billing.services.ts).
     billing: createBillingServices(config, { logger: publishing.logger }),
   };

@@ -20,6 +20,7 @@ import { authChecker } from './auth-checker.js';
 import { PredictionResolver } from '../resolvers/prediction.resolver.js';
 import { PredictionFieldsResolver } from '../resolvers/prediction-fields.resolver.js';
 import { PredictionJobResolver } from '../resolvers/prediction-job.resolver.js';
+import { WebhookSecretResolver } from '../resolvers/webhook-secret.resolver.js';
 import { registerUsageSubscriptions, UsageSubscriptionResolver } from '../resolvers/usage-subscription.resolver.js';
 import { PredictionJobFieldsResolver } from '../resolvers/prediction-job-fields.resolver.js';
 import {
@@ -48,6 +49,7 @@ export const RESOLVERS = [
   PredictionJobResolver,
   PredictionJobFieldsResolver,
   PredictionSubscriptionResolver,
+  WebhookSecretResolver,
   UsageSubscriptionResolver,
   UsageResolver,
   InvoiceResolver,
@@ -77,6 +79,7 @@ function containerFor(services: Services, maxPageSize: number): ContainerType {
     [PredictionJobResolver, new PredictionJobResolver(services.jobs, maxPageSize)],
     [PredictionJobFieldsResolver, new PredictionJobFieldsResolver(services.jobs)],
     [PredictionSubscriptionResolver, new PredictionSubscriptionResolver()],
+    [WebhookSecretResolver, new WebhookSecretResolver(services.webhookSecrets)],
     [UsageSubscriptionResolver, new UsageSubscriptionResolver()],
     [UsageResolver, new UsageResolver(services.billing.usage)],
     [InvoiceResolver, new InvoiceResolver(services.billing.invoices)],

@@ -1,13 +1,12 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Metering } from '../billing/metering.types.js';
 import type { Config } from '../config.js';
-import { User } from '../entities/user.entity.js';
 import type { InferencePool } from '../inference/inference-pool.js';
 import { createJobQueue } from '../jobs/create-job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import type { ModelStorage } from '../storage/model-storage.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
-import { generateWebhookSecret } from '../webhooks/standard-webhooks.js';
+import { webhookSecretOf } from '../webhooks/webhook-secret.service.js';
 import { WebhookDispatcher, type WebhookJob } from '../webhooks/webhook-dispatcher.js';
 import { WebhookAllowList } from '../webhooks/webhook-target.js';
 import type { AsyncPredictionDeps, AsyncPredictionService, PredictionJob } from './async-prediction.service.js';
@@ -41,7 +40,7 @@ export function createJobs(
   const logger = parts.logger.child({ component: 'jobs' });
   const dispatcher = new WebhookDispatcher({
     queue: webhookQueue,
-    secretFor: (userId) => webhookSecretOf(parts.orm, userId),
+    secretFor: (userId) => webhookSecretOf(parts.orm.em.fork(), userId),
     allow: new WebhookAllowList(config.webhooks.allowedHosts),
     logger: parts.logger.child({ component: 'webhooks' }),
     timeoutMs: config.webhooks.timeoutMs,
@@ -93,17 +92,4 @@ export function createJobs(
       await webhookQueue.close();
     },
   };
-}
-
-/** The user's `whsec_` secret, made on first need (race-safe: the first writer wins). */
-async function webhookSecretOf(orm: MikroORM, userId: string): Promise<string> {
-  const em = orm.em.fork();
-  const read = async () =>
-    (await em.findOne(User, { id: userId }, { populate: ['webhookSecret'], refresh: true }))?.webhookSecret ?? null;
-  const existing = await read();
-  if (existing) return existing;
-  await em.nativeUpdate(User, { id: userId, webhookSecret: null }, { webhookSecret: generateWebhookSecret() });
-  const made = await read();
-  if (!made) throw new Error(`user ${userId} not found for webhook delivery`);
-  return made;
 }

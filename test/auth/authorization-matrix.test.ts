@@ -574,6 +574,22 @@ const ROWS: Row[] = [
       ...BAD_KEYS,
     },
   })),
+  ...(['Query.webhookSecret', 'Mutation.rotateWebhookSecret'] as const).map((field): Row => ({
+    field,
+    document: field === 'Query.webhookSecret' ? '{ webhookSecret }' : 'mutation { rotateWebhookSecret }',
+    key: { owner: 'consumer', scope: ApiKeyScope.PREDICT },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'FORBIDDEN',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  })),
   {
     field: 'Query.predictions',
     document: '{ predictions(first: 5) { totalCount } }',

@@ -7,7 +7,7 @@ import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { WebSocket } from 'ws';
 import { Role } from '../../src/entities/enums.js';
-import { User } from '../../src/entities/user.entity.js';
+import { type User } from '../../src/entities/user.entity.js';
 import { verifyWebhook } from '../../src/webhooks/standard-webhooks.js';
 import {
   CancelPredictionDocument,
@@ -16,7 +16,9 @@ import {
   MyPredictionsDocument,
   PredictionJobDocument,
   PredictionUpdatedDocument,
+  RotateWebhookSecretDocument,
   UsageUpdatedDocument,
+  WebhookSecretDocument,
 } from '../generated/graphql.js';
 import { authHeaders } from '../support/auth.js';
 import { Factory } from '../support/factories.js';
@@ -139,8 +141,8 @@ it('runs a queued prediction and streams QUEUED, RUNNING, SUCCEEDED in order to 
 
   // Webhooks: started and completed, signed with the consumer's own secret.
   await until(() => hooks.filter((h) => h.headers['webhook-id']?.startsWith(job.id)).length === 2, 'two webhooks');
-  const secret = (await server.app.db.orm.em.fork().findOneOrFail(User, consumer.id, { populate: ['webhookSecret'] }))
-    .webhookSecret!;
+  const secret = (await server.gql(WebhookSecretDocument, {}, headers)).data!.webhookSecret;
+  expect(secret).toMatch(/^whsec_/);
   const mine = hooks.filter((h) => h.headers['webhook-id']?.startsWith(job.id));
   expect(mine.map((h) => h.headers['webhook-id']).sort()).toEqual([`${job.id}.completed`, `${job.id}.started`]);
   for (const h of mine) expect(verifyWebhook(secret, h.headers, h.body)).toBe(true);
@@ -223,4 +225,19 @@ it('sends the consumer their running usage after predictions are metered (usageU
   expect(last.amount.amount).toMatch(/^\d+\.\d+$/);
   // Nobody else's usage arrives: the other consumer's stream stayed quiet.
   expect(theirs).toEqual([]);
+});
+
+it('lets the user rotate their webhook secret: later deliveries are signed with the new one', async () => {
+  const before = (await server.gql(WebhookSecretDocument, {}, headers)).data!.webhookSecret;
+  const rotated = (await server.gql(RotateWebhookSecretDocument, {}, headers)).data!.rotateWebhookSecret;
+  expect(rotated).toMatch(/^whsec_/);
+  expect(rotated).not.toBe(before);
+  expect((await server.gql(WebhookSecretDocument, {}, headers)).data!.webhookSecret).toBe(rotated);
+  const job = (await create({ webhookUrl: hookUrl })).data!.createPrediction;
+  await until(() => hooks.some((h) => h.headers['webhook-id'] === `${job.id}.completed`), 'webhook');
+  const hook = hooks.find((h) => h.headers['webhook-id'] === `${job.id}.completed`)!;
+  expect(verifyWebhook(rotated, hook.headers, hook.body)).toBe(true);
+  expect(verifyWebhook(before, hook.headers, hook.body)).toBe(false);
+  // Secrets are for the account holder's own session: an anonymous caller gets nothing.
+  expect((await server.gql(WebhookSecretDocument, {}, {})).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 });
