@@ -1,21 +1,13 @@
 import 'reflect-metadata';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, redactConfig } from './config.js';
+import { redactConfig } from './config.js';
 import { startServer } from './http/server.js';
 import { seedIfWanted } from './catalog/seed.js';
+import { exitOnFatal, loadConfigOrExit, stopOnSignals } from './shared/process-lifecycle.js';
 
 /** `npm start`: the API (and, on the embedded default, everything else) in one process. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const started = performance.now();
   const app = await createApp(config);
   app.logger.info({ config: redactConfig(config) }, 'starting');
@@ -31,28 +23,11 @@ async function main(): Promise<void> {
     },
     `ready on ${running.url}`,
   );
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.logger.info({ signal }, 'shutting down');
-    try {
-      await running.close();
-      app.logger.info('http server closed');
-      await app.close();
-      app.logger.info('stopped');
-      process.exit(0);
-    } catch (err) {
-      app.logger.error({ err }, 'error during shutdown');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals(app.logger, async () => {
+    await running.close();
+    app.logger.info('http server closed');
+    await app.close();
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().catch(exitOnFatal);

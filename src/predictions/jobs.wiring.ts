@@ -69,6 +69,8 @@ export function createJobs(
   };
 
   let sweeper: NodeJS.Timeout | undefined;
+  let firstSweep: NodeJS.Timeout | undefined;
+  let closed = false;
   return {
     deps,
     predictionQueue,
@@ -77,16 +79,22 @@ export function createJobs(
       if (!config.jobs.run && !options.force) return;
       service.startWorker(config.jobs.concurrency);
       dispatcher.start();
-      const sweep = () =>
-        service
+      const sweep = async () => {
+        if (closed) return;
+        await service
           .sweep(config.jobs.sweepStaleMs)
           .catch((err: unknown) => logger.warn({ err }, 'prediction sweep failed'));
+      };
       // One sweep soon after start picks up what a stopped in-process queue held.
-      setTimeout(() => void sweep(), 1000).unref();
+      firstSweep = setTimeout(() => void sweep(), 1000);
+      firstSweep.unref();
       sweeper = setInterval(() => void sweep(), config.jobs.sweepIntervalMs);
       sweeper.unref();
     },
     async close() {
+      // No sweep may start against a database that is about to close.
+      closed = true;
+      if (firstSweep) clearTimeout(firstSweep);
       if (sweeper) clearInterval(sweeper);
       await predictionQueue.close();
       await webhookQueue.close();

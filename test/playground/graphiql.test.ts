@@ -79,16 +79,25 @@ maybe('GraphiQL playground in Chromium', () => {
       '.graphiql-query-editor .CodeMirror',
       '{ models(first: 5) { totalCount edges { node { name owner { displayName } } } } }',
     );
-    await page.click('.graphiql-execute-button');
     const result = page.locator('.result-window');
-    await result.getByText('Playground Vision Model').waitFor({ timeout: 20_000 });
+    // On a loaded machine a click can land while GraphiQL is still busy (fetching the schema) and
+    // be dropped: click again, a bounded number of times, until the result shows.
+    for (let attempt = 1; ; attempt++) {
+      await page.click('.graphiql-execute-button');
+      try {
+        await result.getByText('Playground Vision Model').waitFor({ timeout: 15_000 });
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
     const text = await result.innerText();
     expect(text).toContain('"totalCount": 1');
     expect(text).toContain('Playground Publisher');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'graphiql-query.png') });
     expect(foreign).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 
   it('runs a subscription with the Headers tab credentials and shows a prediction event from HTTP', async () => {
     // Made here, not in beforeAll, so the query test above counts one model.
