@@ -9,12 +9,12 @@ import type { AuthConfig } from './auth.config.js';
 import { AuthFailure, unauthenticated } from './auth.errors.js';
 import { randomBase62, sha256Hex } from './secrets.js';
 import { requireUser } from './caller-guards.js';
+import { UUID } from '../shared/ids.js';
 
 export const API_KEY_PREFIX = 'aimpk_';
 const API_KEY_PATTERN = /^aimpk_[0-9A-Za-z]{32}$/;
 /** How much of the key listings show: `aimpk_` and six characters. */
 const VISIBLE_PREFIX_LENGTH = API_KEY_PREFIX.length + 6;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Scopes a key may carry for each role: a key never does more than its owner's role allows. */
 export const SCOPES_FOR_ROLE: Record<Role, readonly ApiKeyScope[]> = {

@@ -4,6 +4,7 @@ import { notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { requireUser } from './billing-access.js';
 import { reportRange } from './report-range.js';
+import { UUID } from '../shared/ids.js';
 
 export type LatencyPercentiles = { p50: number | null; p95: number | null; p99: number | null };
 export type DailyAnalytics = { day: string; predictions: number; succeeded: number; failed: number };
@@ -22,7 +23,6 @@ export type ModelAnalytics = {
   recentErrors: RecentError[];
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RECENT_ERRORS = 10;
 
 /**

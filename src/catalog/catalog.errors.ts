@@ -38,4 +38,4 @@ export function violatedUnique(err: unknown): string | undefined {
   return m?.[1];
 }
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { UUID } from '../shared/ids.js';

@@ -4,6 +4,7 @@ import { isDecimal } from '../billing/money.js';
 import { badInput } from '../shared/errors.js';
 import { decodeCursor, encodeCursor, toPage, type Page } from '../shared/pagination.js';
 import { columnsOf, joinSql, placeholders, query, sql, type Sql } from './sql.js';
+import { UUID } from '../shared/ids.js';
 
 export type ModelOrderName = 'RELEVANCE' | 'POPULAR' | 'TOP_RATED' | 'NEWEST';
 
@@ -25,7 +26,6 @@ export type ModelFilterInput = {
 export const PRIOR_MEAN = 3.5;
 export const PRIOR_WEIGHT = 5;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_SEARCH_LENGTH = 200;
 const MAX_TAGS = 20;
 

@@ -4,8 +4,7 @@ import { badInput, notFound } from '../shared/errors.js';
 import { pageSize, type Page } from '../shared/pagination.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { listModels, type ModelFilterInput, type ModelOrderName } from './model-list.query.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID } from '../shared/ids.js';
 
 /** The catalog's read side: finding one model and browsing the public list. */
 export class ModelService {

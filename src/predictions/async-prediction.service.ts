@@ -20,6 +20,7 @@ import type { PredictionEventPayload } from '../subscriptions/topics.js';
 import { predictionStream } from './prediction-events.js';
 import { resolveWebhookTarget, type WebhookAllowList } from '../webhooks/webhook-target.js';
 import { resolveRunnableVersion, type VersionPaths } from './runnable-version.js';
+import { UUID } from '../shared/ids.js';
 
 /** What the queue carries: the id alone; the row holds everything else (and no secrets). */
 export type PredictionJob = { predictionId: string };
@@ -73,7 +74,6 @@ export type AsyncPredictionDeps = {
   onMetered?: (userId: string) => void;
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isFinal = (s: PredictionStatus) => FINAL_PREDICTION_STATUSES.includes(s);
 const statusOf = (p: Prediction) => p.status as PredictionStatus;
 

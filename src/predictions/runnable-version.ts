@@ -7,8 +7,8 @@ import { notFound } from '../shared/errors.js';
 import type { ModelStorage } from '../storage/model-storage.js';
 import type { CatalogGeneration } from '../catalog/catalog-generation.js';
 import { predictionErrors } from './prediction.errors.js';
+import { UUID } from '../shared/ids.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const statusOf = (v: ModelVersion) => v.status as ModelVersionStatus;
 
 /**

@@ -2,12 +2,13 @@ import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { Ctx, Info, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { AuthFailure, forbidden } from '../auth/auth.errors.js';
 import { requireUser } from '../auth/caller-guards.js';
-import type { UsageService, UsageTotals } from '../billing/usage.service.js';
+import type { UsageService } from '../billing/usage.service.js';
 import { ApiKeyScope } from '../entities/enums.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
 import { UsageSummary } from './types/usage.type.js';
+import { toUsageSummaryType } from './usage.resolver.js';
 
 /** Found through the operation's schema (type-graphql calls `subscribe` without an instance). */
 const wiring = new WeakMap<GraphQLSchema, { usage: UsageService; bus: EventBus }>();
@@ -15,8 +16,6 @@ const wiring = new WeakMap<GraphQLSchema, { usage: UsageService; bus: EventBus }
 export function registerUsageSubscriptions(schema: GraphQLSchema, usage: UsageService, bus: EventBus): void {
   wiring.set(schema, { usage, bus });
 }
-
-const money = (t: UsageTotals) => ({ amount: t.amount, currency: t.currency });
 
 @Resolver()
 export class UsageSubscriptionResolver {
@@ -42,12 +41,6 @@ export class UsageSubscriptionResolver {
     const w = wiring.get(info.schema);
     if (!w) throw new Error('usage subscriptions are not registered for this schema');
     // A fresh fork per event: the subscription outlives any one identity map.
-    const s = await w.usage.summaryFor(ctx.em.fork(), event.userId, {});
-    return {
-      ...s,
-      amount: money(s),
-      byModel: s.byModel.map((m) => ({ ...m, amount: money(m) })),
-      byDay: s.byDay.map((d) => ({ ...d, amount: money(d) })),
-    };
+    return toUsageSummaryType(await w.usage.summaryFor(ctx.em.fork(), event.userId, {}));
   }
 }

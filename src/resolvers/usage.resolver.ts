@@ -6,6 +6,16 @@ import { UsageGroupBy, UsageSummary } from './types/usage.type.js';
 
 const money = (t: UsageTotals) => ({ amount: t.amount, currency: t.currency });
 
+/** The service's summary in the schema's shape (amounts as Money); `usageUpdated` sends it too. */
+export function toUsageSummaryType(s: UsageSummaryData): UsageSummary {
+  return {
+    ...s,
+    amount: money(s),
+    byModel: s.byModel.map((m) => ({ ...m, amount: money(m) })),
+    byDay: s.byDay.map((d) => ({ ...d, amount: money(d) })),
+  };
+}
+
 @Resolver()
 export class UsageResolver {
   constructor(private readonly usageService: UsageService) {}
@@ -20,12 +30,6 @@ export class UsageResolver {
     @Arg('to', () => Date, { nullable: true }) to?: Date | null,
     @Arg('groupBy', () => UsageGroupBy, { nullable: true }) groupBy?: UsageGroupBy | null,
   ): Promise<UsageSummary> {
-    const s: UsageSummaryData = await this.usageService.summary(ctx, { from, to, groupBy });
-    return {
-      ...s,
-      amount: money(s),
-      byModel: s.byModel.map((m) => ({ ...m, amount: money(m) })),
-      byDay: s.byDay.map((d) => ({ ...d, amount: money(d) })),
-    };
+    return toUsageSummaryType(await this.usageService.summary(ctx, { from, to, groupBy }));
   }
 }
