@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { InvoiceStatus, PredictionStatus } from '../entities/enums.js';
+import { InvoiceStatus, PredictionMode, PredictionStatus } from '../entities/enums.js';
 import type { Model } from '../entities/model.entity.js';
 import type { Prediction } from '../entities/prediction.entity.js';
 import { UsageRecord } from '../entities/usage-record.entity.js';
@@ -7,7 +7,8 @@ import { overdueInvoice, spendCapReached } from './billing.errors.js';
 import { periodStartOf } from './billing-period.js';
 import { formatInvoiceNumber } from './invoice-number.js';
 import { addMoney, compareMoney, formatMoney } from './money.js';
-import type { Metering } from './metering.types.js';
+import type { Metering, RecordedCost, SucceededRun } from './metering.types.js';
+import { RECORD_SUCCEEDED_SQL } from './record-succeeded.sql.js';
 
 /**
  * Counts the request and writes its usage record in ONE statement:
@@ -71,6 +72,8 @@ type LimitsRow = { cap: string | null; spent: string; used: number; overdue: str
  * transaction that makes it SUCCEEDED.
  */
 export class MeteringService implements Metering {
+  private readonly limitReads = new Map<string, Promise<LimitsRow | undefined>>();
+
   constructor(private readonly options: { blockOverdue: boolean; now?: () => Date }) {}
 
   private now(): Date {
@@ -86,7 +89,7 @@ export class MeteringService implements Metering {
    */
   async assertMayRun(em: EntityManager, consumerId: string, model: Model): Promise<void> {
     const period = periodStartOf(this.now());
-    const [row] = await em.execute<LimitsRow[]>(LIMITS_SQL, [period, model.id, period, InvoiceStatus.OPEN, consumerId]);
+    const row = await this.limits(em, consumerId, model.id, period);
     if (!row) return;
     if (this.options.blockOverdue && row.overdue) {
       const [number, periodStart] = row.overdue.split('|') as [string, string];
@@ -101,6 +104,31 @@ export class MeteringService implements Metering {
     ) {
       throw spendCapReached(formatMoney(row.cap), spent, model.currency);
     }
+  }
+
+  /**
+   * LIMITS_SQL, shared by concurrent callers: while one read for a (consumer, model, month) is in
+   * flight, others for the same key wait for it instead of sending their own. Under load a
+   * consumer's 64 concurrent predictions then cost one query per round trip rather than 64 that
+   * queue for the connection pool. The answer is as fresh as one read at the moment the first
+   * caller asked, which is what each caller got before anyway, give or take that round trip.
+   */
+  private limits(
+    em: EntityManager,
+    consumerId: string,
+    modelId: string,
+    period: string,
+  ): Promise<LimitsRow | undefined> {
+    const key = `${consumerId}|${modelId}|${period}`;
+    let read = this.limitReads.get(key);
+    if (!read) {
+      read = em
+        .execute<LimitsRow[]>(LIMITS_SQL, [period, modelId, period, InvoiceStatus.OPEN, consumerId])
+        .then((rows) => rows[0])
+        .finally(() => this.limitReads.delete(key));
+      this.limitReads.set(key, read);
+    }
+    return read;
   }
 
   /**
@@ -145,5 +173,32 @@ export class MeteringService implements Metering {
     prediction.cost = formatMoney(record.amount);
     prediction.currency = record.currency;
     return record;
+  }
+
+  /** See RECORD_SUCCEEDED_SQL: one statement, its own commit, whatever the number of runs. */
+  async recordSucceeded(em: EntityManager, runs: readonly SucceededRun[]): Promise<RecordedCost[]> {
+    if (runs.length === 0) return [];
+    const rows = runs.map((r, ord) => ({
+      id: r.id,
+      user_id: r.userId,
+      api_key_id: r.apiKeyId,
+      model_id: r.modelId,
+      version_id: r.versionId,
+      device: r.device,
+      batch_size: r.batchSize,
+      started_at: r.startedAt.toISOString(),
+      completed_at: r.completedAt.toISOString(),
+      queue_time_ms: r.queueTimeMs,
+      inference_time_ms: r.inferenceTimeMs,
+      period_start: periodStartOf(r.completedAt),
+      ord,
+    }));
+    return em
+      .getConnection()
+      .execute<RecordedCost[]>(RECORD_SUCCEEDED_SQL, [
+        JSON.stringify(rows),
+        PredictionMode.SYNC,
+        PredictionStatus.SUCCEEDED,
+      ]);
   }
 }

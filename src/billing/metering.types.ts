@@ -22,4 +22,29 @@ export interface Metering {
    * and returns the existing record.
    */
   meter(em: EntityManager, prediction: Prediction): Promise<UsageRecord>;
+  /**
+   * Writes synchronous predictions that succeeded, SUCCEEDED and metered (price snapshot, usage
+   * record, the consumer's counter, the model's counter), all of them in one statement that
+   * commits on its own. Returns what each recorded prediction cost, in no particular order; a
+   * run whose model no longer exists is left out.
+   */
+  recordSucceeded(em: EntityManager, runs: readonly SucceededRun[]): Promise<RecordedCost[]>;
 }
+
+/** The price snapshot of a recorded prediction (exact decimal strings). */
+export type RecordedCost = { id: string; unitPrice: string; cost: string; currency: string };
+
+/** A synchronous prediction that ran: what its row and its usage record are made of. */
+export type SucceededRun = {
+  id: string;
+  userId: string;
+  apiKeyId: string | null;
+  modelId: string;
+  versionId: string;
+  device: string;
+  batchSize: number;
+  startedAt: Date;
+  completedAt: Date;
+  queueTimeMs: number;
+  inferenceTimeMs: number;
+};

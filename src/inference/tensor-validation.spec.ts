@@ -59,6 +59,12 @@ describe('validateAndDecodeInputs', () => {
       /^input "x": b64 decodes to 3 bytes but its shape and dtype float32 need 24$/,
     ],
     [[{ ...x, data: undefined, b64: '!!!!' }, k], /^input "x": b64 is not valid base64$/],
+    // The right length for 24 bytes, one character corrupted: an error, not a shorter tensor.
+    [
+      [{ ...x, data: undefined, b64: `${'A'.repeat(15)}!${'A'.repeat(16)}` }, k],
+      /^input "x": b64 is not valid base64$/,
+    ],
+    [[{ ...x, data: undefined, b64: `${'A'.repeat(28)}A=AA` }, k], /^input "x": b64 is not valid base64$/],
   ])('refuses a mismatch with BAD_USER_INPUT naming the input (%#)', (inputs, message) => {
     const err = error(() => validateAndDecodeInputs(inputs, SIG, LIMITS));
     expect(err.code).toBe('BAD_USER_INPUT');

@@ -75,7 +75,7 @@ export type AsyncPredictionDeps = {
 };
 
 const isFinal = (s: PredictionStatus) => FINAL_PREDICTION_STATUSES.includes(s);
-const statusOf = (p: Prediction) => p.status as PredictionStatus;
+const statusOf = (p: Pick<Prediction, 'status'>) => p.status as PredictionStatus;
 
 /** A signed-in user; through an API key, only one with the `predict` scope. */
 function requirePredictCaller(ctx: ServiceContext) {
@@ -183,7 +183,7 @@ export class AsyncPredictionService {
   }
 
   /** 1 for the next job to run, while QUEUED; null otherwise. Counted from the database. */
-  async queuePosition(em: EntityManager, p: Prediction): Promise<number | null> {
+  async queuePosition(em: EntityManager, p: Pick<Prediction, 'id' | 'status' | 'createdAt'>): Promise<number | null> {
     if (statusOf(p) !== PredictionStatus.QUEUED) return null;
     const [row] = await em.execute<{ ahead: string }[]>(
       `select count(*) as ahead from predictions

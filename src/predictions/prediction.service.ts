@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuthFailure, forbidden } from '../auth/auth.errors.js';
 import { requireUser } from '../auth/caller-guards.js';
@@ -15,12 +16,14 @@ import {
   type TensorOutputJson,
 } from '../inference/tensor-codec.js';
 import { validateAndDecodeInputs } from '../inference/tensor-validation.js';
-import { AppError, ErrorCode } from '../shared/errors.js';
+import { AppError, ErrorCode, notFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { ModelStorage } from '../storage/model-storage.js';
 import { CatalogGeneration } from '../catalog/catalog-generation.js';
 import { RunnableVersionCache, VersionPaths } from './runnable-version.js';
+import { PredictionNotRecordedError, PredictionRecorder } from './prediction-recorder.js';
+import type { PredictionFields } from './prediction-fields.js';
 
 export type PredictionDeps = {
   /** The inference engine (the worker pool). */
@@ -43,22 +46,25 @@ export type PredictArgs = {
   outputEncoding?: OutputEncoding | null;
 };
 
-/** The price snapshot on the prediction and the model's prediction counter, in one statement. */
-const RECORD_PRICE_AND_COUNT_SQL = `
-with counted as (update models set prediction_count = prediction_count + 1 where id = ?)
-update predictions set unit_price = ?, cost = ?, currency = ?, updated_at = ? where id = ?
-returning *`;
-
-export type PredictResult = { outputs: TensorOutputJson[]; inferenceTimeMs: number; prediction: Prediction };
+export type PredictResult = {
+  outputs: TensorOutputJson[];
+  inferenceTimeMs: number;
+  prediction: PredictionFields;
+  /** What the prediction ran on, as resolved (the resolver primes its loaders with them). */
+  model: Model;
+  version: ModelVersion;
+};
 
 /**
  * Synchronous predictions: check who may run what, validate the tensors against the version's
  * stored signature, run them in the inference pool, and record the outcome — SUCCEEDED with its
- * usage record and the model's counter in one transaction, or FAILED with the reason.
+ * usage record and the model's counter in one statement (grouped with concurrent ones), or
+ * FAILED with the reason.
  */
 export class PredictionService {
   private readonly paths: VersionPaths;
   private readonly versions: RunnableVersionCache;
+  private readonly recorder: PredictionRecorder;
 
   constructor(
     private readonly deps: PredictionDeps,
@@ -67,6 +73,7 @@ export class PredictionService {
   ) {
     this.paths = new VersionPaths(deps.storage);
     this.versions = new RunnableVersionCache(generation, deps.versionCacheTtlMs ?? 0);
+    this.recorder = new PredictionRecorder(deps.metering);
   }
 
   /**
@@ -85,62 +92,73 @@ export class PredictionService {
     const { model, version } = await this.versions.resolve(ctx.em, args.modelId, args.version ?? null);
     // Tensors before quota: a malformed request costs no billing query.
     const { tensors } = validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
-    await this.deps.metering.assertMayRun(ctx.em, caller.userId, model);
 
+    // The quota check runs alongside inference rather than before it: its round trip would
+    // otherwise add to every prediction's latency. A refusal still returns no outputs and
+    // records nothing; what it costs is one run of compute for a refused request, bounded by
+    // the predict rate limit and the version's queue bound.
     const startedAt = new Date();
-    let run: RunResult;
-    try {
-      run = await this.deps.engine.run(await this.paths.poolVersion(version), tensors, {
-        timeoutMs: this.deps.limits.timeoutMs,
-      });
-    } catch (err) {
-      await this.recordFailure(ctx.em, { caller, model, version, startedAt, err });
-      throw err;
+    const [allowed, ran] = await Promise.allSettled([
+      this.deps.metering.assertMayRun(ctx.em, caller.userId, model),
+      this.paths
+        .poolVersion(version)
+        .then((pv) => this.deps.engine.run(pv, tensors, { timeoutMs: this.deps.limits.timeoutMs })),
+    ]);
+    if (allowed.status === 'rejected') throw allowed.reason;
+    if (ran.status === 'rejected') {
+      await this.recordFailure(ctx.em, { caller, model, version, startedAt, err: ran.reason });
+      throw ran.reason;
     }
+    const run: RunResult = ran.value;
+    // SUCCEEDED, metered and counted in one statement shared with whatever else finished
+    // meanwhile (group commit, prediction-recorder.ts); outputs go back only once it committed.
+    const id = randomUUID();
     const completedAt = new Date();
-    const prediction = await ctx.em.transactional(async (em) => {
-      const p = em.create(Prediction, {
-        user: caller.userId,
-        apiKey: caller.apiKeyId ?? null,
-        model: model.id,
-        version: version.id,
-        mode: PredictionMode.SYNC,
-        status: PredictionStatus.SUCCEEDED,
-        // Synchronous predictions keep no tensors: the caller has them, and they can be large.
-        inputs: null,
-        outputs: null,
+    const recorded = await this.recorder
+      .record(ctx.em, {
+        id,
+        userId: caller.userId,
+        apiKeyId: caller.apiKeyId ?? null,
+        modelId: model.id,
+        versionId: version.id,
         device: run.device,
         batchSize: run.batchSize,
         startedAt,
         completedAt,
         queueTimeMs: run.queueTimeMs,
         inferenceTimeMs: run.inferenceTimeMs,
-        currency: model.currency,
-        createdAt: startedAt,
+      })
+      .catch((err: unknown) => {
+        // The model was deleted (hard) while it ran: nothing was recorded, nothing is billed.
+        throw err instanceof PredictionNotRecordedError ? notFound('Model') : err;
       });
-      await em.flush();
-      await this.deps.metering.meter(em, p);
-      // One round trip for the price snapshot meter() set and the model's counter, last, so that
-      // the model row's lock (shared by every consumer of the model) is held for the COMMIT round
-      // trip only. The counter is an atomic increment: concurrent predictions lose none (a
-      // read-modify-write would). Mapping the returned row marks `p` clean, so the commit flushes
-      // nothing more.
-      const [row] = await em.execute<Record<string, unknown>[]>(RECORD_PRICE_AND_COUNT_SQL, [
-        model.id,
-        p.unitPrice ?? null,
-        p.cost ?? null,
-        p.currency,
-        new Date(),
-        p.id,
-      ]);
-      return em.map(Prediction, row);
-    });
+    const prediction: PredictionFields = {
+      id,
+      status: PredictionStatus.SUCCEEDED,
+      mode: PredictionMode.SYNC,
+      device: run.device,
+      batchSize: run.batchSize,
+      createdAt: startedAt,
+      startedAt,
+      completedAt,
+      queueTimeMs: run.queueTimeMs,
+      inferenceTimeMs: run.inferenceTimeMs,
+      errorCode: null,
+      errorMessage: null,
+      unitPrice: recorded.unitPrice,
+      cost: recorded.cost,
+      currency: recorded.currency,
+      model: { id: model.id },
+      version: { id: version.id },
+    };
     this.deps.onMetered?.(caller.userId);
     const encoding = args.outputEncoding ?? 'JSON';
     return {
       outputs: run.outputs.map((o) => encodeOutput(o, encoding)),
       inferenceTimeMs: run.inferenceTimeMs,
       prediction,
+      model,
+      version,
     };
   }
 

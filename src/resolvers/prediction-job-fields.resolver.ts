@@ -5,6 +5,7 @@ import type { AsyncPredictionService } from '../predictions/async-prediction.ser
 import type { TensorOutputJson } from '../inference/tensor-codec.js';
 import { TensorOutput } from './types/tensor-output.type.js';
 import { PredictionType } from './types/prediction.type.js';
+import type { PredictionFields } from '../predictions/prediction-fields.js';
 
 /** The fields a queued job adds to a Prediction: its outputs once done, its place in line. */
 @Resolver(() => PredictionType)
@@ -15,7 +16,7 @@ export class PredictionJobFieldsResolver {
     nullable: true,
     description: 'A queued job’s outputs once SUCCEEDED (`predict` returns its outputs directly instead).',
   })
-  async outputs(@Root() p: Prediction, @Ctx() ctx: GraphQLContext): Promise<TensorOutputJson[] | null> {
+  async outputs(@Root() p: PredictionFields, @Ctx() ctx: GraphQLContext): Promise<TensorOutputJson[] | null> {
     if (p.status !== 'SUCCEEDED') return null;
     // `outputs` is a lazy column (it can be large): loaded only when a client asks for it.
     const loaded = await ctx.em.findOne(Prediction, { id: p.id }, { populate: ['outputs'] });
@@ -26,7 +27,7 @@ export class PredictionJobFieldsResolver {
     nullable: true,
     description: 'Place in line while QUEUED (1 runs next); null otherwise.',
   })
-  queuePosition(@Root() p: Prediction, @Ctx() ctx: GraphQLContext): Promise<number | null> {
+  queuePosition(@Root() p: PredictionFields, @Ctx() ctx: GraphQLContext): Promise<number | null> {
     return this.jobs.queuePosition(ctx.em, p);
   }
 }

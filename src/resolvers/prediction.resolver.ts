@@ -23,6 +23,11 @@ export class PredictionResolver {
     @Arg('outputEncoding', () => OutputEncoding, { nullable: true, defaultValue: OutputEncoding.JSON })
     outputEncoding?: OutputEncoding,
   ): Promise<PredictResult> {
-    return this.predictions.predict(ctx, { modelId, version, inputs, outputEncoding });
+    return this.predictions.predict(ctx, { modelId, version, inputs, outputEncoding }).then((r) => {
+      // `prediction { model version }` would otherwise read back the rows predict already has.
+      ctx.loaders.model.prime(r.model.id, r.model);
+      ctx.loaders.version.prime(r.version.id, r.version);
+      return r;
+    });
   }
 }

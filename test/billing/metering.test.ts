@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MeteringService } from '../../src/billing/metering.service.js';
 import { PredictionMode, PredictionStatus } from '../../src/entities/enums.js';
 import { Model } from '../../src/entities/model.entity.js';
@@ -137,5 +138,90 @@ describe('metering', () => {
     expect(err).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { reason: 'SPEND_CAP', cap: '1.00', spent: '0.80' } });
     await fx.setSpendCap(consumer, null);
     await expect(metering.assertMayRun(fx.em(), consumer.id, m)).resolves.toBeUndefined();
+  });
+
+  describe('recordSucceeded (group commit of synchronous predictions)', () => {
+    const runOf = (consumerId: string, modelId: string, versionId: string, completedAt: Date) => ({
+      id: randomUUID(),
+      userId: consumerId,
+      apiKeyId: null,
+      modelId,
+      versionId,
+      device: 'cpu',
+      batchSize: 1,
+      startedAt: new Date(completedAt.getTime() - 5),
+      completedAt,
+      queueTimeMs: 0.5,
+      inferenceTimeMs: 1.25,
+    });
+
+    it('numbers a group in arrival order: the free allowance first, then the price, as one by one', async () => {
+      const consumer = await fx.consumer();
+      const other = await fx.consumer();
+      const { model, version } = await fx.pricedModel(await fx.publisher(), {
+        pricePerRequest: '0.0015',
+        freeRequestsPerMonth: 3,
+      });
+      const at = new Date('2026-05-10T12:00:00Z');
+      // One request already counted this month the one-by-one way: the group continues at 2.
+      await fx.meteredPrediction(metering, consumer, model, version, at);
+      const runs = [
+        runOf(consumer.id, model.id, version.id, at),
+        runOf(other.id, model.id, version.id, at),
+        runOf(consumer.id, model.id, version.id, at),
+        runOf(consumer.id, model.id, version.id, at),
+        // Next month: a new allowance, whatever its place in the group.
+        runOf(consumer.id, model.id, version.id, new Date('2026-06-01T00:00:00Z')),
+      ];
+      const rows = await metering.recordSucceeded(fx.em(), runs);
+      expect(rows.map((r) => r.id).sort()).toEqual(runs.map((r) => r.id).sort());
+
+      const em = fx.em();
+      const records = await em.find(UsageRecord, { prediction: runs.map((r) => r.id) });
+      const byPrediction = new Map(records.map((r) => [r.prediction.id, r]));
+      expect(runs.map((r) => byPrediction.get(r.id)?.free)).toEqual([true, true, true, false, true]);
+      expect(runs.map((r) => byPrediction.get(r.id)?.amount)).toEqual([
+        '0.0000000000',
+        '0.0000000000',
+        '0.0000000000',
+        '0.0015000000',
+        '0.0000000000',
+      ]);
+      expect(records.every((r) => r.publisher.id === model.owner.id && r.unitPrice === '0.0015000000')).toBe(true);
+      expect(byPrediction.get(runs[4].id)?.periodStart).toBe('2026-06-01');
+
+      const predictions = await em.find(Prediction, { id: runs.map((r) => r.id) });
+      expect(new Set(predictions.map((p) => `${p.status} ${p.mode}`))).toEqual(
+        new Set([`${PredictionStatus.SUCCEEDED} ${PredictionMode.SYNC}`]),
+      );
+      expect(predictions.find((p) => p.id === runs[3].id)?.cost).toBe('0.0015000000');
+
+      const counters = await em
+        .getConnection()
+        .execute<{ user_id: string; period_start: string; requests: number; amount: string }[]>(
+          `select user_id, period_start::text, requests, amount::text from usage_counters where model_id = ? order by user_id, period_start`,
+          [model.id],
+        );
+      const counter = (userId: string, period: string) =>
+        counters.find((c) => c.user_id === userId && c.period_start === period);
+      expect(counter(consumer.id, '2026-05-01')).toMatchObject({ requests: 4, amount: '0.0015000000' });
+      expect(counter(consumer.id, '2026-06-01')).toMatchObject({ requests: 1, amount: '0.0000000000' });
+      expect(counter(other.id, '2026-05-01')).toMatchObject({ requests: 1, amount: '0.0000000000' });
+      // The group's five runs, added by one update (meter() alone leaves the counter to its caller).
+      expect((await em.findOneOrFail(Model, model.id)).predictionCount).toBe(5);
+    });
+
+    it('leaves out a run whose model does not exist and writes the others', async () => {
+      const consumer = await fx.consumer();
+      const { model, version } = await fx.pricedModel(await fx.publisher(), {
+        pricePerRequest: '0',
+        freeRequestsPerMonth: 0,
+      });
+      const good = runOf(consumer.id, model.id, version.id, new Date());
+      const orphan = runOf(consumer.id, randomUUID(), version.id, new Date());
+      const rows = await metering.recordSucceeded(fx.em(), [good, orphan]);
+      expect(rows.map((r) => r.id)).toEqual([good.id]);
+      expect(await fx.em().count(UsageRecord, { prediction: [good.id, orphan.id] })).toBe(1);
+    });
   });
 });

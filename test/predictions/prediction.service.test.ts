@@ -221,17 +221,19 @@ describe('predict', () => {
     expect(await predictionsOf(consumer)).toHaveLength(0);
   });
 
-  it('calls assertMayRun before inference and meter inside the SUCCEEDED transaction', async () => {
+  it('checks the quota alongside inference and records the success in one committed statement', async () => {
     const calls: string[] = [];
+    const real = server.app.services.billing.metering;
     const metering: Metering = {
       async assertMayRun() {
         calls.push('assertMayRun');
       },
-      async meter(em, prediction) {
-        // Inside the transaction: the row is visible to this manager but not yet committed.
-        const committed = await server.app.db.orm.em.fork().count(Prediction, { id: prediction.id });
-        calls.push(`meter:${prediction.status}:${em.isInTransaction()}:${committed}`);
-        return {} as never;
+      meter() {
+        throw new Error('the synchronous path records through recordSucceeded');
+      },
+      async recordSucceeded(em, runs) {
+        calls.push(`recordSucceeded:${runs.length}:${em.isInTransaction()}`);
+        return real.recordSucceeded(em, runs);
       },
     };
     const engine = {
@@ -250,8 +252,15 @@ describe('predict', () => {
     });
     const model = await f.model(publisher);
     await storedVersion(server.app, model, 'elementwise');
-    await service.predict(ctxFor(userCaller(await f.user())), { modelId: model.id, inputs: [X] });
-    expect(calls).toEqual(['assertMayRun', 'run', 'meter:SUCCEEDED:true:0']);
+    const { prediction } = await service.predict(ctxFor(userCaller(await f.user())), {
+      modelId: model.id,
+      inputs: [X],
+    });
+    expect(calls).toEqual(['assertMayRun', 'run', 'recordSucceeded:1:false']);
+    // Committed by the time predict returns: another connection sees the row and its usage record.
+    const other = server.app.db.orm.em.fork();
+    expect(await other.count(Prediction, { id: prediction.id, status: PredictionStatus.SUCCEEDED })).toBe(1);
+    expect(await other.count(UsageRecord, { prediction: prediction.id })).toBe(1);
     const big = { ...X, shape: [300, 4], data: new Array(1200).fill(0) };
     const err = await failure(
       service.predict(ctxFor(userCaller(await f.user())), { modelId: model.id, inputs: [big] }),
