@@ -54,7 +54,7 @@ export async function buildHttpContext(
 export async function callerForHttpRequest(app: App, req: IncomingMessage): Promise<Caller> {
   if (!req.headers.authorization && !req.headers['x-api-key']) return ANONYMOUS;
   try {
-    const { caller } = await app.services.auth.callers.fromHttpHeaders(app.db.orm.em.fork(), req.headers);
+    const { caller } = await app.services.auth.callers.fromHttpHeaders(() => app.db.orm.em.fork(), req.headers);
     return caller;
   } catch (err) {
     if (!(err instanceof AppError) || err.code !== ErrorCode.UNAUTHENTICATED) throw err;
@@ -81,7 +81,10 @@ export function websocketAuth(app: App, options: { maxConnectionsPerUser: number
     async onConnect(ctx: Ctx): Promise<boolean> {
       let resolved;
       try {
-        resolved = await app.services.auth.callers.fromConnectionParams(app.db.orm.em.fork(), ctx.connectionParams);
+        resolved = await app.services.auth.callers.fromConnectionParams(
+          () => app.db.orm.em.fork(),
+          ctx.connectionParams,
+        );
       } catch (err) {
         if (err instanceof AppError && err.code === ErrorCode.UNAUTHENTICATED) return false;
         throw err;

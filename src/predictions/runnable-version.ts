@@ -77,6 +77,7 @@ type Resolved = { model: Model; version: ModelVersion };
  */
 export class RunnableVersionCache {
   private readonly entries = new Map<string, Resolved & { generation: string; expires: number }>();
+  private readonly reads = new Map<string, Promise<Resolved>>();
 
   constructor(
     private readonly generation: CatalogGeneration,
@@ -94,12 +95,24 @@ export class RunnableVersionCache {
     const hit = this.entries.get(key);
     if (hit && hit.generation === current && hit.expires > now) return hit;
     if (hit) this.entries.delete(key);
-    // The generation is taken before the read: a write committed meanwhile makes this entry stale at once.
-    const resolved = await resolveRunnableVersion(em.fork({ clear: true }), modelId, pinned);
-    if (this.generation.current() === current) {
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, { ...resolved, generation: current, expires: now + this.ttlMs });
+    // One read per key and generation at a time: when an entry expires under load, the requests
+    // that arrive before the read returns wait for it instead of each sending their own; one
+    // arriving after a catalog write starts a read of its own.
+    const readKey = `${key}\n${current}`;
+    let read = this.reads.get(readKey);
+    if (!read) {
+      // The generation is taken before the read: a write committed meanwhile makes this entry stale at once.
+      read = resolveRunnableVersion(em.fork({ clear: true }), modelId, pinned)
+        .then((resolved) => {
+          if (this.generation.current() === current) {
+            if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+            this.entries.set(key, { ...resolved, generation: current, expires: now + this.ttlMs });
+          }
+          return resolved;
+        })
+        .finally(() => this.reads.delete(readKey));
+      this.reads.set(readKey, read);
     }
-    return resolved;
+    return read;
   }
 }

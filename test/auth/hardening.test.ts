@@ -106,6 +106,13 @@ describe('over HTTP', () => {
       { n: 10 },
     );
     expect(small.errors).toBeUndefined();
+    // A cost no variable changes is remembered per parsed document: the repeat is refused too.
+    expect((await server.gql(EXPENSIVE)).errors?.[0]?.extensions?.reason).toBe('QUERY_TOO_COMPLEX');
+    const bigAgain = await server.gql(
+      'query($n: Int) { models(first: $n) { edges { node { reviews(first: $n) { edges { node { id } } } } } } }',
+      { n: 100 },
+    );
+    expect(bigAgain.errors?.[0]?.extensions?.reason).toBe('QUERY_TOO_COMPLEX');
   });
 
   it("lets GraphiQL's full introspection query through (outside production)", async () => {

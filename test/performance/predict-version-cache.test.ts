@@ -49,6 +49,36 @@ it('answers a repeat resolution from memory, pinned or default', async () => {
   expect(pinned.version.id).toBe(first.version.id);
 });
 
+it('sends one read for concurrent misses of the same version, and a new one after a write', async () => {
+  const model = await f.model(owner);
+  await f.version(model, { version: '1.0.0' });
+  const cold = new RunnableVersionCache(server.app.services.catalogGeneration, 600_000);
+  // 20 requests arrive together on a cold (or just expired) entry: they share the one read.
+  const { counter, result } = withSqlCounter(() =>
+    Promise.all(Array.from({ length: 20 }, () => cold.resolve(em(), model.id, null))),
+  );
+  const all = await result;
+  expect(new Set(all.map((r) => r.version.id)).size).toBe(1);
+  const single = await withSqlCounter(() => resolveRunnableVersionCount(model.id)).result;
+  expect(counter.statements).toBe(single);
+  // A read in flight when the catalog changes is not shared with requests that come after it.
+  const racing = cold.resolve(em(), model.id, '1.0.0');
+  await f.version(model, { version: '1.1.0' });
+  server.app.services.catalogGeneration.bump();
+  const after = await cold.resolve(em(), model.id, null);
+  await racing;
+  expect(after.version.version).toBe('1.1.0');
+});
+
+/** How many statements one uncached resolution takes (the baseline for the shared read above). */
+async function resolveRunnableVersionCount(modelId: string): Promise<number> {
+  const { counter, result } = withSqlCounter(() =>
+    new RunnableVersionCache(server.app.services.catalogGeneration, 600_000).resolve(em(), modelId, null),
+  );
+  await result;
+  return counter.statements;
+}
+
 it('sees a new default version at once', async () => {
   const model = await f.model(owner);
   const v1 = await f.version(model, { version: '1.0.0' });

@@ -33,15 +33,25 @@ export function operationCost(
   document: DocumentNode,
   options: { operationName?: string | null; variables?: Readonly<Record<string, unknown>> | null; stopAbove?: number },
 ): number {
+  return costWithVariables(schema, document, options).cost;
+}
+
+/** The cost, and whether any variable went into it (if not, it is the same for every request). */
+function costWithVariables(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  options: { operationName?: string | null; variables?: Readonly<Record<string, unknown>> | null; stopAbove?: number },
+): { cost: number; usedVariables: boolean } {
+  let usedVariables = false;
   const operations = document.definitions.filter(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
   );
   const operation = options.operationName
     ? operations.find((o) => o.name?.value === options.operationName)
     : operations[0];
-  if (!operation) return 0;
+  if (!operation) return { cost: 0, usedVariables };
   const root = schema.getRootType(operation.operation);
-  if (!root) return 0;
+  if (!root) return { cost: 0, usedVariables };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const variables = options.variables ?? {};
@@ -52,6 +62,7 @@ export function operationCost(
       const def = field.args.find((a) => a.name === name);
       if (!def) continue;
       const arg = node.arguments?.find((a) => a.name.value === name);
+      if (arg && arg.value.kind === Kind.VARIABLE) usedVariables = true;
       const value = arg ? valueFromAST(arg.value, def.type, variables) : def.defaultValue;
       if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, value);
       return DEFAULT_PAGE_SIZE;
@@ -91,8 +102,16 @@ export function operationCost(
     return total;
   };
 
-  return costOf(operation.selectionSet, root, new Set());
+  return { cost: costOf(operation.selectionSet, root, new Set()), usedVariables };
 }
+
+/**
+ * Costs that no variable changes, per parsed document and operation name. Apollo keeps one
+ * DocumentNode per query text in its document store, so a client repeating an operation (the
+ * common case: `predict` thousands of times) walks it once; keyed weakly, so entries go with
+ * the store's.
+ */
+const staticCosts = new WeakMap<DocumentNode, Map<string, number>>();
 
 /** GRAPHQL_VALIDATION_FAILED (reason QUERY_TOO_COMPLEX) when the operation costs more than `maxCost`. */
 export function assertOperationCost(
@@ -100,7 +119,17 @@ export function assertOperationCost(
   document: DocumentNode,
   options: { operationName?: string | null; variables?: Readonly<Record<string, unknown>> | null; maxCost: number },
 ): void {
-  const cost = operationCost(schema, document, { ...options, stopAbove: options.maxCost });
+  const key = options.operationName ?? '';
+  let cost = staticCosts.get(document)?.get(key);
+  if (cost === undefined) {
+    const computed = costWithVariables(schema, document, { ...options, stopAbove: options.maxCost });
+    cost = computed.cost;
+    if (!computed.usedVariables) {
+      const perOperation = staticCosts.get(document) ?? new Map<string, number>();
+      perOperation.set(key, cost);
+      staticCosts.set(document, perOperation);
+    }
+  }
   if (cost > options.maxCost) {
     throw limitError(
       LimitReason.QUERY_TOO_COMPLEX,
