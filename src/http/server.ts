@@ -15,6 +15,7 @@ import { costLimitPlugin, hardeningRules, websocketGuard } from '../graphql/vali
 import type { GraphQLContext } from '../graphql/context.js';
 import { createFormatError } from '../graphql/format-error.js';
 import { withSqlCounter } from '../db/sql-counter.js';
+import { sharedSubscribe } from '../subscriptions/shared-execution.js';
 import { graphqlUploadExpress } from 'graphql-upload-ts';
 import { bodyErrorHandler } from './body-errors.js';
 import { healthRoutes } from './health.routes.js';
@@ -69,6 +70,9 @@ export async function startServer(app: App, listen: { port: number; host: string
       onSubscribe: (ctx, id, payload) => wsGuard.onSubscribe(ctx, id, payload),
       onComplete: (ctx, id) => wsGuard.onComplete(ctx, id),
       context: (ctx) => buildContext(app, { caller: wsAuth.callerOf(ctx) }),
+      // One execution per event for all subscribers with the same operation and rights
+      // (src/subscriptions/shared-execution.ts), not one per socket.
+      subscribe: sharedSubscribe((contextValue) => (contextValue as GraphQLContext | undefined)?.caller),
       onNext: formatWsResult(formatError),
       onError: (_ctx, _id, _payload, errors) => {
         app.logger.warn({ errors: errors.map((e) => e.message) }, 'websocket operation failed');
