@@ -14,10 +14,13 @@ const defaultExportFiles = [
   'eslint.config.js',
   'jest.config.js',
   'jest.config.ts',
+  'jest.chaos.config.js',
   'codegen.ts',
   // Jest calls the default export of globalSetup / globalTeardown modules.
   'test/support/global-setup.ts',
   'test/support/global-teardown.ts',
+  'test/chaos/support/global-setup.ts',
+  'test/chaos/support/global-teardown.ts',
   // Jest loads custom reporters by their default export.
   'test/support/summary-reporter.js',
   // Type declarations for a package whose real module has a default export.

@@ -12,7 +12,8 @@ export default {
   // Sources import siblings as './x.js' (NodeNext); Jest resolves the .ts file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/.tools/', '/dist/'],
+  // The reliability suite runs apart (`npm run test:chaos`, jest.chaos.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '/.tools/', '/dist/', '/test/chaos/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30_000,
   maxWorkers: 2,

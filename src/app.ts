@@ -107,7 +107,11 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       .resumeProcessing()
       .then((n) => n && logger.info({ versions: n }, 'resumed validation of PROCESSING model versions'))
       .catch((err: unknown) => logger.warn({ err }, 'could not resume PROCESSING model versions'));
-    const redis = config.redisUrl ? createRedis(config.redisUrl, { connectionName: 'mm-app' }) : undefined;
+    // On the request path (rate limits): while Redis is down a command fails within a second
+    // (the limiter then lets the request through) instead of waiting out ioredis' reconnects.
+    const redis = config.redisUrl
+      ? createRedis(config.redisUrl, { connectionName: 'mm-app', commandTimeout: 1000 })
+      : undefined;
     const rateLimits = createRateLimitPolicy(config.rateLimit, redis, logger);
     // Other replicas' catalog writes reach this process's caches through Redis (polled, not per request).
     if (redis) {
@@ -126,7 +130,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       redis,
       rateLimits,
       startJobs: (options) => jobs?.start(services.jobs, options),
-      readiness: () => readiness(db, inference),
+      readiness: () => readiness(db, inference, redis),
       close: async () => {
         // Validations in flight finish (and publish) before their database and pub/sub go away.
         await services.versions.drain();
@@ -151,8 +155,22 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
   }
 }
 
-async function readiness(db: Database, inference?: InferencePool): Promise<ReadinessReport> {
+async function readiness(db: Database, inference?: InferencePool, redis?: Redis): Promise<ReadinessReport> {
   const checks: ReadinessReport['checks'] = {};
+  if (redis) {
+    // Queues, pub/sub and rate limits run on it: while it is down, jobs are not taken and
+    // subscribers get no events, so the replica says so (and says it again once reconnected).
+    try {
+      if (redis.status !== 'ready') throw new Error(`connection ${redis.status}`);
+      await Promise.race([
+        redis.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no PONG in 1 s')), 1000).unref()),
+      ]);
+      checks.redis = { ok: true };
+    } catch (err) {
+      checks.redis = { ok: false, detail: err instanceof Error ? err.message : String(err) };
+    }
+  }
   if (inference) {
     // A lazy pool that has not started yet is fine; a started one needs every worker up.
     const h = inference.health();

@@ -5,6 +5,7 @@ import { ModelVersionStatus } from '../entities/enums.js';
 import { ModelVersion } from '../entities/model-version.entity.js';
 import { Model } from '../entities/model.entity.js';
 import { InvalidModelError } from '../inference/model-signature.js';
+import { retryWhileUnavailable } from '../shared/dependency-errors.js';
 import { badInput, notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { StoredFileTooLargeError } from '../storage/model-storage.js';
@@ -202,12 +203,15 @@ export class VersionService {
       stream = file.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
     } catch (err) {
       // graphql-upload-ts throws here when the file already failed (e.g. passed its size limit).
-      throw uploadError(err, maxBytes);
+      throw uploadError(err, maxBytes, true);
     }
     try {
       return await this.deps.storage.putStream(key, stream, { maxBytes });
     } catch (err) {
-      throw uploadError(err, maxBytes);
+      // The upload's own stream failed: the request was cut short or its multipart body broke
+      // (busboy's errors carry no status). A file-system error buffering it is still ours.
+      const fromRequest = err === stream.errored && !(err as { syscall?: unknown }).syscall;
+      throw uploadError(err, maxBytes, fromRequest);
     }
   }
 
@@ -237,39 +241,42 @@ export class VersionService {
         };
       }
     }
-    const em = this.deps.orm.em.fork();
     const at = new Date();
-    const updated = await em.transactional(async (tx) => {
-      const changed =
-        outcome.status === ModelVersionStatus.READY
-          ? await tx.execute(
-              `update model_versions set status = ?, inputs = ?::jsonb, outputs = ?::jsonb, ready_at = ?, status_reason = null, updated_at = ?
+    // The database may be restarting: the outcome is written once it is back (else the version
+    // would stay PROCESSING until a process restart took it up again; test/chaos/ found that).
+    const write = () =>
+      this.deps.orm.em.fork().transactional(async (tx) => {
+        const changed =
+          outcome.status === ModelVersionStatus.READY
+            ? await tx.execute(
+                `update model_versions set status = ?, inputs = ?::jsonb, outputs = ?::jsonb, ready_at = ?, status_reason = null, updated_at = ?
                where id = ? and status = ?`,
-              [
-                outcome.status,
-                JSON.stringify(outcome.inputs),
-                JSON.stringify(outcome.outputs),
-                at,
-                at,
-                versionId,
-                ModelVersionStatus.PROCESSING,
-              ],
-              'run',
-            )
-          : await tx.execute(
-              'update model_versions set status = ?, status_reason = ?, updated_at = ? where id = ? and status = ?',
-              [outcome.status, outcome.reason, at, versionId, ModelVersionStatus.PROCESSING],
-              'run',
-            );
-      if (outcome.status === ModelVersionStatus.READY) {
-        // The first READY version becomes the default; later ones wait for setDefaultVersion.
-        await tx.execute('update models set default_version_id = ? where id = ? and default_version_id is null', [
-          versionId,
-          modelId,
-        ]);
-      }
-      return (changed as { affectedRows?: number }).affectedRows !== 0;
-    });
+                [
+                  outcome.status,
+                  JSON.stringify(outcome.inputs),
+                  JSON.stringify(outcome.outputs),
+                  at,
+                  at,
+                  versionId,
+                  ModelVersionStatus.PROCESSING,
+                ],
+                'run',
+              )
+            : await tx.execute(
+                'update model_versions set status = ?, status_reason = ?, updated_at = ? where id = ? and status = ?',
+                [outcome.status, outcome.reason, at, versionId, ModelVersionStatus.PROCESSING],
+                'run',
+              );
+        if (outcome.status === ModelVersionStatus.READY) {
+          // The first READY version becomes the default; later ones wait for setDefaultVersion.
+          await tx.execute('update models set default_version_id = ? where id = ? and default_version_id is null', [
+            versionId,
+            modelId,
+          ]);
+        }
+        return (changed as { affectedRows?: number }).affectedRows !== 0;
+      });
+    const updated = await retryWhileUnavailable(write);
     if (!updated) return;
     this.generation.bump();
     if (outcome.status === ModelVersionStatus.FAILED) await this.deps.storage.delete(storageKey);
@@ -321,11 +328,11 @@ function checkIncreases(next: SemVer, existing: ExistingVersion[]): void {
   }
 }
 
-function uploadError(err: unknown, maxBytes: number): Error {
+function uploadError(err: unknown, maxBytes: number, fromRequest = false): Error {
   if (err instanceof StoredFileTooLargeError) return payloadTooLarge(maxBytes);
   const status = (err as { status?: unknown } | null)?.status;
   if (status === 413) return payloadTooLarge(maxBytes);
-  if (typeof status === 'number' && status >= 400 && status < 500) {
+  if ((typeof status === 'number' && status >= 400 && status < 500) || (fromRequest && err instanceof Error)) {
     return badInput(`The upload did not arrive whole: ${(err as Error).message}`, { field: 'file' });
   }
   return err instanceof Error ? err : new Error(String(err));

@@ -1,5 +1,6 @@
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 import { AppError, ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -16,7 +17,8 @@ const CLIENT_CODES = new Set<string>([
 
 /**
  * One place that decides what a client sees of an error. Expected errors (AppError, or GraphQL's
- * own parse/validation/coercion errors) keep their message and code. Anything else is logged with
+ * own parse/validation/coercion errors) keep their message and code. A dependency that is down
+ * (src/shared/dependency-errors.ts) is SERVICE_UNAVAILABLE with `retryable: true`. Anything else is logged with
  * the request id and reaches the client as INTERNAL_SERVER_ERROR with a generic message; never a
  * stack trace. In production, "Did you mean …?" hints are removed so that errors don't spell out
  * the schema when introspection is off.
@@ -27,11 +29,26 @@ export function createFormatError(options: { production: boolean; logger: Logger
     if (original instanceof AppError) {
       return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
     }
-    const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
+    let code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
+    // Apollo's own refusals of a request (a persisted query whose hash does not match, say) set an
+    // HTTP 4xx status but no code, so Apollo filled in INTERNAL_SERVER_ERROR: they are BAD_REQUEST.
+    if (original instanceof GraphQLError && !original.extensions.code && isClientStatus(original.extensions.http)) {
+      code = 'BAD_REQUEST';
+    }
     if (code && CLIENT_CODES.has(code)) {
       const message = options.production ? formatted.message.replace(/ ?Did you mean .*$/, '') : formatted.message;
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, message, extensions: { ...extensions, code } };
+    }
+    if (isDependencyUnavailable(original)) {
+      // The database or Redis is down or restarting: say so, so that clients retry (test/chaos/).
+      options.logger.warn({ err: original, path: formatted.path }, 'a dependency is unavailable');
+      return {
+        message: 'A service this request needs is temporarily unavailable; retry shortly',
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryable: true },
+      };
     }
     options.logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL operation');
     return {
@@ -41,4 +58,9 @@ export function createFormatError(options: { production: boolean; logger: Logger
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };
+}
+
+function isClientStatus(http: unknown): boolean {
+  const status = (http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

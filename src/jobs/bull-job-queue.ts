@@ -59,11 +59,27 @@ export class BullJobQueue<T> implements JobQueue<T> {
     producer.on('error', () => undefined); // reported through failed commands, not as crashes
     this.connections.push(producer);
     this.queue = new Queue(name, { connection: producer, prefix: options.prefix });
+    // Without a listener BullMQ prints each connection error to stderr (console.error) while Redis is down.
+    this.queue.on('error', () => undefined);
   }
 
   async add(id: string, data: T, options: Partial<JobOptions> = {}): Promise<'added' | 'exists'> {
     const o = { ...DEFAULT_JOB_OPTIONS, ...options };
-    if (await this.queue.getJob(toBullId(id))) return 'exists';
+    const existing = await this.queue.getJob(toBullId(id));
+    if (existing) {
+      // A job that failed for good is kept for inspection, but it is no longer in the queue
+      // (`has` says false): adding its id again runs it again from its first try, as the memory
+      // queue does. The sweeper relies on it for a row the queue gave up on while the database
+      // was down (so FAILED could not be recorded either): otherwise that job never ran again.
+      const state = await existing.getState();
+      if (state !== 'failed' && state !== 'completed') return 'exists';
+      try {
+        await existing.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
+        return 'added';
+      } catch {
+        return 'exists'; // another adder moved it back first
+      }
+    }
     // BullMQ ignores an add whose jobId exists, so a race between two adders is still one job.
     await this.queue.add(this.name, data, {
       jobId: toBullId(id),

@@ -69,7 +69,14 @@ export type AsyncPredictionDeps = {
   ) => Promise<void>;
   webhookAllow: WebhookAllowList;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
-  limits: { maxRequestBytes: number; timeoutMs: number; attempts: number; backoffMs: number };
+  limits: {
+    maxRequestBytes: number;
+    timeoutMs: number;
+    attempts: number;
+    backoffMs: number;
+    /** `predictionUpdated` re-reads the row after this long without an event (0: never). */
+    streamRecheckMs?: number;
+  };
   /** Called after the commit that metered a prediction (drives `usageUpdated`). */
   onMetered?: (userId: string) => void;
 };
@@ -260,15 +267,20 @@ export class AsyncPredictionService {
     id: string,
     bus: EventBus,
   ): Promise<AsyncIterableIterator<PredictionEventPayload>> {
-    return predictionStream(bus, id, async () => {
-      const p = await this.get({ ...ctx, em: ctx.em.fork() }, id);
-      return {
-        predictionId: p.id,
-        userId: p.user.id,
-        status: statusOf(p),
-        at: (p.completedAt ?? p.startedAt ?? p.createdAt).toISOString(),
-      };
-    });
+    return predictionStream(
+      bus,
+      id,
+      async () => {
+        const p = await this.get({ ...ctx, em: ctx.em.fork() }, id);
+        return {
+          predictionId: p.id,
+          userId: p.user.id,
+          status: statusOf(p),
+          at: (p.completedAt ?? p.startedAt ?? p.createdAt).toISOString(),
+        };
+      },
+      { recheckMs: this.deps.limits.streamRecheckMs },
+    );
   }
 
   /** `myPredictionEvents`: every change of the caller's predictions (API keys need `predict`). */

@@ -18,6 +18,8 @@ export const JOBS_ENV = {
   /** How often the sweeper looks for queued rows the queue lost, and how old they must be. */
   JOB_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   JOB_SWEEP_STALE_MS: z.coerce.number().int().min(0).max(86_400_000).default(30_000),
+  /** `predictionUpdated` re-reads a job's row after this long without an event (one lost in a Redis outage). */
+  PREDICTION_STREAM_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** Key prefix of the BullMQ queues in Redis. */
   QUEUE_PREFIX: z.string().min(1).max(100).default('mm'),
   /** Hosts, IPs or CIDRs webhooks may reach although private or loopback, comma-separated. */
@@ -37,6 +39,7 @@ export type JobsSettings = {
     lockMs: number;
     sweepIntervalMs: number;
     sweepStaleMs: number;
+    streamRecheckMs: number;
     queuePrefix: string;
   };
   webhooks: { allowedHosts: string[]; timeoutMs: number; attempts: number; backoffMs: number };
@@ -54,6 +57,7 @@ export function jobsConfigFrom(e: JobsEnv): JobsSettings {
       lockMs: e.JOB_LOCK_MS,
       sweepIntervalMs: e.JOB_SWEEP_INTERVAL_MS,
       sweepStaleMs: e.JOB_SWEEP_STALE_MS,
+      streamRecheckMs: e.PREDICTION_STREAM_RECHECK_MS,
       queuePrefix: e.QUEUE_PREFIX,
     },
     webhooks: {

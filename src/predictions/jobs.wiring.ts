@@ -65,6 +65,7 @@ export function createJobs(
       timeoutMs: config.inference.timeoutMs,
       attempts: config.jobs.attempts,
       backoffMs: config.jobs.backoffMs,
+      streamRecheckMs: config.jobs.streamRecheckMs,
     },
   };
 

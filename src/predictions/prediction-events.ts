@@ -2,18 +2,27 @@ import { FINAL_PREDICTION_STATUSES, type PredictionStatus } from '../entities/en
 import type { EventBus } from '../subscriptions/event-bus.js';
 import type { PredictionEventPayload } from '../subscriptions/topics.js';
 
+const RECHECK = Symbol('recheck');
+
 /**
  * The live stream of one prediction for `predictionUpdated(id)`: first the state it is in now
  * (a client that subscribes after the job finished still gets its final state, and one that
  * subscribes while it runs misses nothing: we subscribe before reading), then every change, in
  * order, ending after a final state. `return()` (client stops, socket drops) unsubscribes at once.
  * `readCurrent` reads the row (and checks access); if it throws, the subscription is dropped.
+ *
+ * An event can be lost (published while Redis was down or restarting: the publisher logs it and
+ * goes on, the row being the truth). So that a stream never waits forever on a change that has
+ * already happened, it reads the row again after `recheckMs` without an event, and delivers the
+ * state if it changed (test/chaos/dependency-faults.chaos.test.ts found streams left hanging).
  */
 export async function predictionStream(
   bus: EventBus,
   predictionId: string,
   readCurrent: () => Promise<PredictionEventPayload>,
+  options: { recheckMs?: number } = {},
 ): Promise<AsyncIterableIterator<PredictionEventPayload>> {
+  const recheckMs = options.recheckMs ?? 0;
   const isFinal = (s: PredictionStatus) => FINAL_PREDICTION_STATUSES.includes(s);
   const source = bus.subscribe('PREDICTION_UPDATED', predictionId);
   // The engines subscribe on an iterator's first pull: start it before reading the row, or a
@@ -32,6 +41,20 @@ export async function predictionStream(
   let last: PredictionStatus | null = null;
   let finished = false;
 
+  const waitOrRecheck = async (pull: Promise<IteratorResult<PredictionEventPayload>>) => {
+    if (recheckMs <= 0) return pull;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = new Promise<typeof RECHECK>((resolve) => {
+      timer = setTimeout(() => resolve(RECHECK), recheckMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([pull, tick]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   const finish = async (): Promise<IteratorResult<PredictionEventPayload>> => {
     finished = true;
     await source.return?.();
@@ -49,7 +72,19 @@ export async function predictionStream(
         return { done: false, value: first };
       }
       for (;;) {
-        const r = await (firstPull ?? source.next());
+        const pull = firstPull ?? source.next();
+        firstPull = pull;
+        const r = await waitOrRecheck(pull);
+        if (r === RECHECK) {
+          // No event for a while: the row may have moved on without one (the pull stays pending).
+          const now = await readCurrent().catch(() => null);
+          if (finished) return { done: true, value: undefined };
+          if (now && now.status !== last) {
+            last = now.status;
+            return { done: false, value: now };
+          }
+          continue;
+        }
         firstPull = null;
         if (r.done) return finish();
         // The snapshot may already have shown this status: no duplicate.

@@ -13,7 +13,8 @@ import { startTestServer, type TestServer } from '../support/test-server.js';
 let server: TestServer;
 beforeAll(async () => {
   // No worker here: the test plays the worker's part itself.
-  server = await startTestServer({ RUN_JOBS: 'false' });
+  // A short recheck, for the lost-event test below.
+  server = await startTestServer({ RUN_JOBS: 'false', PREDICTION_STREAM_RECHECK_MS: '200' });
 }, 60_000);
 afterAll(async () => server?.close());
 
@@ -56,6 +57,31 @@ it('delivers a change published between the snapshot read and the first pull', a
   });
 
   expect((await nextOrFail(stream, 'the snapshot')).value).toMatchObject({ status: 'QUEUED' });
+  expect((await nextOrFail(stream, 'SUCCEEDED')).value).toMatchObject({ status: 'SUCCEEDED' });
+  expect((await nextOrFail(stream, 'its end')).done).toBe(true);
+});
+
+// Found by test/chaos/dependency-faults.chaos.test.ts: a job that finished while Redis was
+// restarting had its SUCCEEDED event lost (the publisher logs it and goes on), and its
+// `predictionUpdated` subscribers waited on RUNNING forever. The stream now re-reads the row
+// after PREDICTION_STREAM_RECHECK_MS without an event.
+it('ends with the final state when the final event was never published', async () => {
+  const app = server.app;
+  const f = new Factory(app);
+  const consumer = await f.user();
+  const model = await f.model(await f.user({ role: Role.PUBLISHER }));
+  await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
+  const ctx = () => buildContext(app, { caller: { kind: 'user', userId: consumer.id, role: consumer.role } });
+  const job = await app.services.jobs.create(ctx(), {
+    modelId: model.id,
+    inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }],
+  });
+  const stream = await app.services.jobs.updates(ctx(), job.id, app.services.events);
+  expect((await nextOrFail(stream, 'the snapshot')).value).toMatchObject({ status: 'QUEUED' });
+  // A worker commits SUCCEEDED; its event is lost (nothing is published).
+  await app.db.orm.em
+    .fork()
+    .execute(`update predictions set status = 'SUCCEEDED', completed_at = now() where id = ?`, [job.id]);
   expect((await nextOrFail(stream, 'SUCCEEDED')).value).toMatchObject({ status: 'SUCCEEDED' });
   expect((await nextOrFail(stream, 'its end')).done).toBe(true);
 });

@@ -82,6 +82,32 @@ describe.each(implementations)('%s job queue', (_name, make) => {
     expect(failed[0][0].id).toBe('r');
   });
 
+  // Found by the dependency-fault suite (test/chaos/): a job whose tries all failed while the
+  // database was down could not record FAILED either, so its row stayed QUEUED; the sweeper's
+  // re-add of that id was answered 'exists' by the failed BullMQ job forever, and it never ran.
+  it('runs a job that failed for good again when its id is added again', async () => {
+    const attempts: string[] = [];
+    const failed: string[] = [];
+    let healthy = false;
+    queue.process(
+      async (job) => {
+        attempts.push(`${job.id}:${job.attempt}`);
+        if (!healthy) throw new Error('database down');
+      },
+      { concurrency: 1, onFailed: (job) => void failed.push(job.id) },
+    );
+    await queue.add('gave-up', { n: 8 }, { attempts: 2, backoffMs: 20 });
+    await until(() => failed.length === 1, 'final failure');
+    expect(await queue.has('gave-up')).toBe(false);
+    healthy = true;
+    expect(await queue.add('gave-up', { n: 8 }, { attempts: 2, backoffMs: 20 })).toBe('added');
+    await until(() => attempts.length === 3, 'the job to run again');
+    // A fresh start: its tries count from 1 again.
+    expect(attempts).toEqual(['gave-up:1', 'gave-up:2', 'gave-up:1']);
+    await until(async () => !(await queue.has('gave-up')), 'the job to leave the queue');
+    expect(failed).toEqual(['gave-up']);
+  });
+
   it('does not retry an unrecoverable job', async () => {
     const attempts: number[] = [];
     const failed: Error[] = [];
