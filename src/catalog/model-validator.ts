@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InvalidModelError, type InvalidModelCode, type ModelSignature } from '../inference/model-signature.js';
@@ -38,6 +39,9 @@ export class WorkerThreadModelValidator implements ModelValidator {
     return new Promise<ModelSignature>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, path });
+    }).catch((err: unknown) => {
+      if (!(err instanceof InvalidModelError)) throw err;
+      throw new InvalidModelError(err.code, publisherReason(err.reason, path), err.detail);
     });
   }
 
@@ -78,4 +82,25 @@ export class WorkerThreadModelValidator implements ModelValidator {
     this.worker = worker;
     return worker;
   }
+}
+
+/**
+ * The reason as the publisher (and anyone reading the version) sees it: onnxruntime's messages
+ * name the file it loaded ("Load model from /srv/models/<id>/<id>.onnx failed: …"), its folder
+ * (external data checks print the "allowed directory") and C++ source locations and signatures
+ * ("tensorprotoutils.cc:434 ValidateExternalDataPathFromDir …"). None of that is the publisher's
+ * business, and it maps out the server's storage. The full message stays in `detail` for logs.
+ */
+export function publisherReason(reason: string, path: string): string {
+  return (
+    reason
+      .replace(/Load model from \S+ failed: ?/g, '')
+      // Where the external data path led, resolved on the server: the publisher wrote the path itself.
+      .replace(/ ?resolved path: "[^"]*"/g, '')
+      .replaceAll(path, 'the uploaded file')
+      .replaceAll(dirname(path), "the model's folder")
+      .replace(/\/?(?:[\w.-]+\/)*[\w.-]+\.(?:cc|cpp|h|hpp):\d+ (?:[\w:<>,~*& ]+\([^)]*\) ?|[A-Z]\w+ (?=[A-Z]))?/g, '')
+      .replace(/\s{2,}/g, ' ')
+      .trim()
+  );
 }

@@ -1,9 +1,10 @@
-import { GraphQLUpload, type FileUpload } from 'graphql-upload-ts';
+import type { FileUpload } from 'graphql-upload-ts';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { VersionService } from '../catalog/version.service.js';
 import { ApiKeyScope } from '../entities/enums.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { ModelVersionType } from './types/model-version.type.js';
+import { UploadScalar } from './types/upload.scalar.js';
 
 /** Uploads, default version and deprecation; everything else lives in VersionService. */
 @Resolver(() => ModelVersionType)
@@ -21,7 +22,7 @@ export class VersionResolver {
     @Arg('modelId', () => ID) modelId: string,
     @Arg('version', () => String, { description: 'Semantic version, greater than every existing one.' })
     version: string,
-    @Arg('file', () => GraphQLUpload) file: Promise<FileUpload>,
+    @Arg('file', () => UploadScalar) file: Promise<FileUpload>,
     @Arg('changelog', () => String, { nullable: true }) changelog?: string | null,
   ) {
     return this.versions.upload(ctx, { modelId, version, file, changelog });

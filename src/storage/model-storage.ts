@@ -63,6 +63,11 @@ export class LocalModelStorage implements ModelStorage {
   }
 
   async putStream(key: string, stream: Readable, options: { maxBytes?: number } = {}) {
+    // Until pipeline() takes the stream below, an error it emits (an upload cut short or over
+    // its limit while the folders are made) has no other listener and would crash the process.
+    // pipeline() still sees it: it rejects with the error of a stream already errored.
+    const ignoreEarlyError = () => undefined;
+    stream.on('error', ignoreEarlyError);
     const path = this.pathOf(key);
     // The temporary file sits inside the root (same file system), so the final rename is atomic;
     // a reader of `key` sees the whole file or none.
@@ -89,6 +94,8 @@ export class LocalModelStorage implements ModelStorage {
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
+    } finally {
+      stream.off('error', ignoreEarlyError);
     }
     return { sizeBytes, sha256: hash.digest('hex') };
   }

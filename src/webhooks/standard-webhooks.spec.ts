@@ -26,4 +26,22 @@ describe('Standard Webhooks signatures', () => {
     const both = { ...headers, 'webhook-signature': `v1,AAAA ${headers['webhook-signature']}` };
     expect(verifyWebhook(secret, both, body, { now })).toBe(true);
   });
+
+  // Found by the abuse corpus (test/chaos/abuse-access.chaos.test.ts): decoded bytes were
+  // compared, and Node's base64 decoder ignores junk after the padding or between characters.
+  it('refuses a genuine signature with junk appended or inserted', () => {
+    const secret = generateWebhookSecret();
+    const body = '{"type":"prediction.completed"}';
+    const now = new Date('2026-11-24T10:00:00Z');
+    const headers = webhookHeaders(secret, 'evt_1', body, now);
+    const sig = headers['webhook-signature'];
+    for (const forged of [
+      `${sig}AAAA`,
+      `${sig}!`,
+      `${sig.slice(0, 10)}*${sig.slice(10)}`,
+      `${sig.slice(0, 10)}.${sig.slice(10)}`,
+    ]) {
+      expect(verifyWebhook(secret, { ...headers, 'webhook-signature': forged }, body, { now })).toBe(false);
+    }
+  });
 });

@@ -157,6 +157,41 @@ it('refuses non-increasing versions and a repeated file, and lets one of two con
   for (const e of model.versions.edges) await server.app.services.versions.whenValidated(e.node.id);
 });
 
+// Found by the abuse corpus (test/chaos/abuse-http.chaos.test.ts): broken multipart requests
+// were answered 500 INTERNAL_SERVER_ERROR. busboy's parse errors carry no status (no boundary,
+// a malformed part, a body cut short), and type-graphql awaits the Upload promise before the
+// resolver runs, so a file missing from the request never reached the service's error handling.
+it('answers broken multipart requests with 400 BAD_REQUEST or BAD_USER_INPUT, never a 500', async () => {
+  const modelId = await createModel();
+  const boundary = 'b0undary';
+  const part = (name: string, value: string, filename?: string) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ''}\r\n\r\n${value}\r\n`;
+  const operations = JSON.stringify({
+    query: print(UploadModelVersionDocument),
+    variables: { modelId, version: '1.0.0', file: null },
+  });
+  const map = JSON.stringify({ 0: ['variables.file'] });
+  const send = (body: string, type = `multipart/form-data; boundary=${boundary}`) =>
+    fetch(`${server.origin}/graphql`, {
+      method: 'POST',
+      headers: { ...pub, 'apollo-require-preflight': 'true', 'content-type': type },
+      body,
+    });
+  const whole = part('operations', operations) + part('map', map) + part('0', 'not a model', 'm.onnx');
+  for (const [body, type, code] of [
+    [whole, 'multipart/form-data', 'BAD_REQUEST'], // no boundary
+    [whole, 'multipart/form-data; boundary=another', 'BAD_REQUEST'], // no part found
+    [`${part('operations', operations)}--${boundary}\r\nnot a header\r\n\r\n`, undefined, 'BAD_REQUEST'],
+    [`${part('operations', operations)}${part('map', map)}--${boundary}--\r\n`, undefined, 'BAD_USER_INPUT'], // no file part
+    [whole, undefined, 'BAD_USER_INPUT'], // no closing boundary: the file stream breaks
+  ] as const) {
+    const res = await send(body, type);
+    expect(res.status).toBeLessThan(500);
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe(code);
+  }
+  expect((await versions(modelId)).versions.totalCount).toBe(0);
+});
+
 it('enforces roles, ownership and CSRF prevention', async () => {
   const modelId = await createModel();
   const consumerHeaders = await authHeaders(server.app, consumer);

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import onnxProto from 'onnx-proto';
+import type { onnx as Onnx } from 'onnx-proto';
 import { ModelVersionStatus, Role } from '../../src/entities/enums.js';
 import { ModelVersion } from '../../src/entities/model-version.entity.js';
 import { Model } from '../../src/entities/model.entity.js';
@@ -7,6 +10,8 @@ import type { User } from '../../src/entities/user.entity.js';
 import { Factory } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { bytesFile, ctxFor, errorCode, filesUnder, FIXTURES, fixtureFile } from './publishing-helpers.js';
+
+const { onnx } = onnxProto;
 
 let server: TestServer;
 let f: Factory;
@@ -112,6 +117,87 @@ it('marks a corrupt file FAILED with a reason the publisher can act on, and dele
   expect((await reload(notOnnx.id)).statusReason).toMatch(/not an ONNX file: it looks like a ZIP/);
   const m = await server.app.db.orm.em.fork().findOneOrFail(Model, { id: model.id });
   expect(m.defaultVersion).toBeNull();
+});
+
+// Found by the abuse corpus (test/chaos/abuse-http.chaos.test.ts): a multipart body cut short
+// errors the file stream while storage is still making its folders. Nothing listened then, so
+// the 'error' event crashed the process; and the stream's plain Error (busboy's) was answered
+// INTERNAL_SERVER_ERROR instead of being the client's.
+it('refuses an upload whose stream breaks before storage takes it: BAD_USER_INPUT, no crash, nothing kept', async () => {
+  const model = await newModel();
+  const before = filesUnder(server.app.config.modelStorageDir);
+  const broken = {
+    filename: 'cut.onnx',
+    createReadStream: () => {
+      const stream = new Readable({ read() {} });
+      process.nextTick(() => stream.destroy(new Error('Unexpected end of form')));
+      return stream;
+    },
+  };
+  expect(
+    await errorCode(
+      svc().versions.upload(ctxFor(server.app, publisher), { modelId: model.id, version: '1.0.0', file: broken }),
+    ),
+  ).toBe('BAD_USER_INPUT');
+  expect(filesUnder(server.app.config.modelStorageDir)).toEqual(before);
+  expect(await server.app.db.orm.em.fork().count(ModelVersion, { model: model.id })).toBe(0);
+});
+
+// Found by the abuse corpus (test/chaos/abuse-models.chaos.test.ts): onnxruntime's messages name
+// the stored file, its folder and C++ source locations, and the reason is shown to clients.
+it("keeps the server's paths and onnxruntime's source locations out of a FAILED version's reason", async () => {
+  const model = await newModel();
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const hostile = (initializer: Onnx.ITensorProto[], node: Onnx.INodeProto[]) =>
+    onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: {
+          name: 'hostile',
+          input: [
+            {
+              name: 'x',
+              type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }] } } },
+            },
+          ],
+          output: [
+            {
+              name: 'y',
+              type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }] } } },
+            },
+          ],
+          initializer,
+          node,
+        },
+      }),
+    ).finish();
+  const external = (location: string): Onnx.ITensorProto => ({
+    name: 'w',
+    dataType: FLOAT,
+    dims: [1, 4],
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: [{ key: 'location', value: location }],
+  });
+  const add = { opType: 'Add', input: ['x', 'w'], output: ['y'], name: 'add' };
+  const files = [
+    hostile([external('../other-model/weights.bin')], [add]),
+    hostile([external('weights.bin')], [add]),
+    hostile([external('/etc/passwd')], [add]),
+    hostile([], [{ opType: 'Identity', input: ['nowhere'], output: ['y'], name: 'id' }]),
+  ];
+  for (const [i, bytes] of files.entries()) {
+    const v = await svc().versions.upload(ctxFor(server.app, publisher), {
+      modelId: model.id,
+      version: `1.0.${i}`,
+      file: bytesFile(bytes),
+    });
+    await svc().versions.whenValidated(v.id);
+    const failed = await reload(v.id);
+    expect(failed.status).toBe(ModelVersionStatus.FAILED);
+    expect(failed.statusReason).not.toContain(server.app.config.modelStorageDir);
+    expect(failed.statusReason).not.toMatch(/\.(cc|h):\d+|onnxruntime::|Load model from/);
+  }
 });
 
 it('refuses non-increasing versions, bad semver, a repeated checksum, strangers and oversize files', async () => {

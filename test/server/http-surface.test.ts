@@ -85,6 +85,47 @@ describe('errors', () => {
     expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
   });
 
+  // Found by the abuse corpus (test/chaos/abuse-http.chaos.test.ts): Apollo refuses a persisted
+  // query whose hash does not match with HTTP 400 but no code, which was masked as INTERNAL_SERVER_ERROR.
+  it('answers a persisted query with a wrong hash with BAD_REQUEST', async () => {
+    const res = await fetch(`${server.origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: '{ __typename }',
+        extensions: { persistedQuery: { version: 1, sha256Hash: 'not-the-hash' } },
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      errors: [{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }],
+    });
+  });
+
+  // Found by the abuse corpus: PostgreSQL cannot store U+0000, and the driver failed on it with a
+  // protocol error, answered as a 500 (or SERVICE_UNAVAILABLE, to be retried forever).
+  it('refuses NUL characters in variables and literals with BAD_USER_INPUT', async () => {
+    const search = await server.gql('query($s: String) { models(filter: { search: $s }) { totalCount } }', {
+      s: 'a\u0000b',
+    });
+    expect(search.status).toBe(400);
+    expect(search.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const literal = await server.gql('{ model(slug: "a\\u0000") { id } }');
+    expect(literal.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const client = createClient({ url: server.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const error = await new Promise<unknown>((resolve) => {
+        client.subscribe(
+          { query: 'query($s: String) { models(filter: { search: $s }) { totalCount } }', variables: { s: '\u0000' } },
+          { next: () => undefined, error: resolve, complete: () => resolve(undefined) },
+        );
+      });
+      expect(error).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('keeps CSRF prevention on for simple requests', async () => {
     const res = await fetch(`${server.origin}/graphql?query=${encodeURIComponent('{ models { totalCount } }')}`);
     expect(res.status).toBe(400);

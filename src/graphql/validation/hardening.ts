@@ -17,6 +17,7 @@ import type { Caller } from '../../shared/caller.js';
 import type { GraphQLContext } from '../context.js';
 import { documentLimitRules } from './document-limits.js';
 import { limitError, LimitReason } from './limit-errors.js';
+import { assertNoNulCharacters } from './nul-characters.js';
 import { assertOperationCost } from './query-cost.js';
 
 /** The shape limits every transport applies as validation rules (Apollo's `validationRules`). */
@@ -26,7 +27,8 @@ export function hardeningRules(limits: GraphQLLimitsConfig): ValidationRule[] {
 
 /**
  * The cost limit needs the variables (`first: $n`), which validation rules never see: over HTTP
- * it runs once the operation is resolved, before execution.
+ * it runs once the operation is resolved, before execution. So does the NUL character check
+ * (nul-characters.ts).
  */
 export function costLimitPlugin(limits: GraphQLLimitsConfig): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -34,6 +36,7 @@ export function costLimitPlugin(limits: GraphQLLimitsConfig): ApolloServerPlugin
       return {
         async didResolveOperation({ schema, document, operationName, request }) {
           try {
+            assertNoNulCharacters(document, request.variables);
             assertOperationCost(schema, document, {
               operationName,
               variables: request.variables,
@@ -117,6 +120,7 @@ export function websocketGuard(options: {
         );
       }
       try {
+        assertNoNulCharacters(document, payload.variables);
         assertOperationCost(options.schema, document, {
           operationName: payload.operationName,
           variables: payload.variables,
