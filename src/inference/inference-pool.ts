@@ -31,6 +31,12 @@ export type PoolOptions = {
   timeoutMs: number;
   /** V8 heap cap per worker (worker_threads `resourceLimits`); beyond it the worker is replaced. */
   workerMaxHeapMb: number;
+  /**
+   * The largest request the API accepts (INFERENCE_MAX_REQUEST_BYTES). A warm-up input bigger
+   * than any request can be is not built: a hostile model declaring a fixed [16384, 16384] input
+   * would otherwise make every worker allocate a GiB when it becomes READY. Absent: no cap.
+   */
+  maxRequestBytes?: number;
   /** How long a batch may overrun its timeout before its worker is retired and replaced. */
   watchdogGraceMs?: number;
   /** How long close() waits for runs in flight to return before terminating workers anyway. */
@@ -167,6 +173,7 @@ export class InferencePool {
       fallbackToCpu: this.options.deviceFallback,
       intraOpNumThreads: this.options.intraOpNumThreads,
       cache: this.options.sessionCache,
+      warmupMaxBytes: this.options.maxRequestBytes ?? Number.POSITIVE_INFINITY,
     };
     const worker = new Worker(entry.url, {
       workerData: init,

@@ -72,11 +72,17 @@ function fromOrtTensor(name: string, tensor: ort.Tensor): WireTensor {
 /** A zero (or empty-string) input of the declared shape, symbolic and unknown dims set to 1. */
 function syntheticInputs(version: VersionDescriptor): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
+  let bytes = 0;
   for (const spec of version.inputs) {
     const dims = spec.shape.map((d) => (/^\d+$/.test(d) ? Number(d) : 1));
     const n = elementCount(dims);
     const dtype = spec.dtype;
     if (!isDType(dtype)) continue;
+    // Strings count a byte each: an empty string still costs its slot.
+    bytes += n * (dtype === 'string' ? 1 : BYTES_PER_ELEMENT[dtype]);
+    if (!(bytes <= init.warmupMaxBytes)) {
+      throw new Error(`warm-up skipped: the declared inputs need ${bytes} bytes, more than any request may send`);
+    }
     if (dtype === 'string') feeds[spec.name] = new ort.Tensor('string', new Array<string>(n).fill(''), dims);
     else {
       const data = new ArrayBuffer(n * BYTES_PER_ELEMENT[dtype]);

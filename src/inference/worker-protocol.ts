@@ -22,6 +22,8 @@ export type WorkerInit = {
   fallbackToCpu: boolean;
   intraOpNumThreads: number;
   cache: { maxEntries: number; maxBytes: number };
+  /** Synthetic warm-up inputs larger than this in total are not built (see PoolOptions.maxRequestBytes). */
+  warmupMaxBytes: number;
 };
 
 export type ToWorker =

@@ -1,5 +1,6 @@
 import { PubSub as InMemoryPubSub, type PubSubEngine } from 'graphql-subscriptions';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import type { PubSub as TypeGraphQLPubSub } from 'type-graphql';
 import { channelOf, type Topic, type TopicPayloads } from './topics.js';
@@ -60,9 +61,19 @@ class EngineEventBus implements EventBus {
 }
 
 export function createEventBus(options: { redisUrl?: string; prefix: string }): EventBus {
-  if (!options.redisUrl) return new EngineEventBus(new InMemoryPubSub(), options.prefix, async () => {});
+  if (!options.redisUrl) {
+    // Every subscriber of a key is a listener of one event name: hundreds are normal (one user's
+    // tabs and devices on myPredictionEvents), not the leak Node's default warning at 11 suspects.
+    const emitter = new EventEmitter();
+    emitter.setMaxListeners(0);
+    return new EngineEventBus(new InMemoryPubSub({ eventEmitter: emitter }), options.prefix, async () => {});
+  }
   // Two connections: a Redis connection in subscriber mode can run no other commands.
-  const publisher = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  // A publish gives up after 1 s rather than waiting out reconnect attempts while Redis is down:
+  // the row is the record of truth and streams re-read it (prediction-events.ts), so a lost event
+  // costs a subscriber a late update, while a blocked publish held up createPrediction itself
+  // (test/chaos/dependency-faults.chaos.test.ts measured 2.4 s during a restart).
+  const publisher = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3, commandTimeout: 1000 });
   const subscriber = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
   const engine = new RedisPubSub({ publisher, subscriber });
   return new EngineEventBus(engine, options.prefix, async () => {

@@ -119,6 +119,24 @@ describe('one worker, batching on', () => {
     const [stats] = await pool.stats();
     expect(stats.sessions).toEqual(expect.arrayContaining(['mlp-small-v1', 'throws-warm']));
   });
+
+  it('does not build a warm-up input larger than any request may be (a hostile declared shape)', async () => {
+    const capped = await startTestPool({ maxRequestBytes: 1 << 20 });
+    try {
+      // A fixed [16384, 16384] float32 input: 1 GiB per worker, were the warm-up to build it.
+      const hostile = await poolVersion('mlp-small', {
+        id: 'hostile-shape',
+        inputs: [{ name: 'input', dtype: 'float32', shape: ['16384', '16384'] }],
+      });
+      const w = await capped.warm(hostile);
+      expect(w.warmupError).toMatch(/warm-up skipped: the declared inputs need 1073741824 bytes/);
+      const [stats] = await capped.stats();
+      expect(stats.sessions).toContain('hostile-shape');
+      expect(await capped.warm(await poolVersion('mlp-small'))).toEqual({ warmupError: undefined });
+    } finally {
+      await capped.close();
+    }
+  });
 });
 
 describe('dynamic batching', () => {
