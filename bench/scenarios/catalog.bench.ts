@@ -1,12 +1,5 @@
 import '../support/bench-env.js';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
-import { buildSchema, print } from 'graphql';
+import { print } from 'graphql';
 import { Role } from '../../src/entities/enums.js';
 import { CatalogPageDocument } from '../../test/generated/graphql.js';
 import { Factory } from '../../test/support/factories.js';
@@ -16,6 +9,7 @@ import { startServer } from '../../src/http/server.js';
 import type { BenchScenario } from '../harness.js';
 import { round } from '../harness.js';
 import { load } from '../support/load.js';
+import { startBareApollo } from '../support/bare-apollo.js';
 
 /**
  * A catalog page of 20 models with owners, default versions, versions and reviews with their
@@ -132,24 +126,4 @@ async function startWarmServer(cold: TestServer) {
     await app.close();
     throw err;
   }
-}
-
-/** Apollo Server over the committed SDL, resolving the whole query from a captured response. */
-async function startBareApollo(data: Record<string, unknown>) {
-  const sdl = readFileSync(join(import.meta.dirname, '../../schema.graphql'), 'utf8');
-  // Default resolvers read properties of the root value: the captured `data` answers every field.
-  const apollo = new ApolloServer({ schema: buildSchema(sdl), rootValue: data, stopOnTerminationSignals: false });
-  await apollo.start();
-  const app = express();
-  app.use('/graphql', express.json(), expressMiddleware(apollo, { context: async () => ({}) }));
-  const http = createServer(app);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    async close() {
-      await apollo.stop();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
 }

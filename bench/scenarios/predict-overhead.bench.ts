@@ -12,6 +12,7 @@ import { startTestServer } from '../../test/support/test-server.js';
 import { storedVersion } from '../../test/predictions/prediction-fixtures.js';
 import type { BenchScenario } from '../harness.js';
 import { percentile, round } from '../harness.js';
+import { decodingPredict, startBareApollo } from '../support/bare-apollo.js';
 
 /**
  * What `predict` adds on top of onnxruntime: one client, sequential requests, mlp-small with one
@@ -79,8 +80,30 @@ export const scenario: BenchScenario = {
       });
       log(`predict over HTTP p50 ${round(percentile(predict, 50))} ms`);
 
+      // The floor HTTP and GraphQL alone set: a bare Apollo Server answering the same request
+      // (decoding its inputs, returning a captured response) to the same client.
+      const answer = (
+        (await (await fetch(`${server.origin}/graphql`, { method: 'POST', headers, body })).json()) as {
+          data: { predict: unknown };
+        }
+      ).data.predict;
+      const bare = await startBareApollo(decodingPredict(answer));
+      let transport: number[];
+      try {
+        transport = await timeEach(n, warmup, async () => {
+          const res = await fetch(bare.url, { method: 'POST', headers, body });
+          const json = (await res.json()) as { errors?: unknown };
+          if (json.errors) throw new Error(`bare predict failed: ${JSON.stringify(json.errors)}`);
+        });
+      } finally {
+        await bare.close();
+      }
+      log(`bare Apollo, same request p50 ${round(percentile(transport, 50))} ms`);
+
       const p = (s: number[], q: number) => round(percentile(s, q));
       const overheadP50 = round(p(predict, 50) - p(direct, 50));
+      // What predict adds beyond the transport floor and onnxruntime: our own work.
+      const ownP50 = round(p(predict, 50) - p(transport, 50) - p(direct, 50));
       return {
         metrics: {
           requests: n,
@@ -89,6 +112,8 @@ export const scenario: BenchScenario = {
           'predict over HTTP p50 / p99 ms': `${p(predict, 50)} / ${p(predict, 99)}`,
           'engine overhead p50 / p99 ms': `${round(p(engine, 50) - p(direct, 50))} / ${round(p(engine, 99) - p(direct, 99))}`,
           'predict overhead p50 / p99 ms': `${overheadP50} / ${round(p(predict, 99) - p(direct, 99))}`,
+          'bare Apollo, same request and client p50 / p99 ms': `${p(transport, 50)} / ${p(transport, 99)}`,
+          'predict minus bare Apollo minus session.run p50 ms': ownP50,
         },
         targets: [
           {
@@ -99,7 +124,8 @@ export const scenario: BenchScenario = {
           },
         ],
         notes: [
-          'predict includes the HTTP round trip on loopback, JSON parsing, auth, two lookups, the quota query and the recording transaction (insert, usage record, counter).',
+          'predict includes the HTTP round trip on loopback (fetch client in this process), JSON parsing, auth, the version lookup (cached), the quota query (alongside inference) and the recording statement (prediction, usage record, counters: one commit).',
+          'The bare Apollo line is the floor that HTTP, Express and graphql-js set for this request and client before any of our work: the target is below it on this machine.',
         ],
       };
     } finally {

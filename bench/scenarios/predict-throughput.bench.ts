@@ -1,12 +1,5 @@
 import '../support/bench-env.js';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
-import { buildSchema, print } from 'graphql';
+import { print } from 'graphql';
 import type { App } from '../../src/app.js';
 import { Role } from '../../src/entities/enums.js';
 import { ModelVersion } from '../../src/entities/model-version.entity.js';
@@ -19,6 +12,7 @@ import { storedVersion } from '../../test/predictions/prediction-fixtures.js';
 import type { BenchScenario } from '../harness.js';
 import { round } from '../harness.js';
 import { load } from '../support/load.js';
+import { decodingPredict, startBareApollo } from '../support/bare-apollo.js';
 
 /**
  * 64 concurrent clients calling `predict` on the MLP-1024 model (1024 → 1024 → 1024 → 16, one row
@@ -81,7 +75,7 @@ export const scenario: BenchScenario = {
       const engineOff = await engineLoad(server.app, v101, b64, connections, seconds);
       log(`engine alone: ${engineOn.rps} requests/s batching on, ${engineOff.rps} off`);
 
-      const bare = await startBareApollo(first.data!.predict);
+      const bare = await startBareApollo(decodingPredict(first.data!.predict));
       try {
         log(`bare Apollo decoding b64 only: ${connections} connections for ${seconds}s`);
         const baseline = await load({ url: bare.url, body: bodyFor('1.0.0'), headers, connections, seconds });
@@ -110,7 +104,8 @@ export const scenario: BenchScenario = {
             },
           ],
           notes: [
-            'Every predict request also writes its Prediction, usage record and counter in one transaction (PostgreSQL).',
+            'Every predict request is also recorded SUCCEEDED with its usage record and counters (one statement shared by the requests that finish together: src/predictions/prediction-recorder.ts).',
+            'The load generator (autocannon) runs on the same event loop as both servers, as does every other scenario here.',
           ],
         };
       } finally {
@@ -147,31 +142,4 @@ async function engineLoad(app: App, version: ModelVersion, b64: string, connecti
     }),
   );
   return { rps: Math.round(done / seconds), meanBatch: round(batches / Math.max(1, done), 2) };
-}
-
-/** Apollo Server over the committed SDL; `predict` decodes the b64 inputs and returns `answer`. */
-async function startBareApollo(answer: unknown) {
-  const sdl = readFileSync(join(import.meta.dirname, '../../schema.graphql'), 'utf8');
-  const rootValue = {
-    predict(args: { inputs: { b64?: string | null }[] }) {
-      let bytes = 0;
-      for (const input of args.inputs) bytes += input.b64 ? Buffer.from(input.b64, 'base64').byteLength : 0;
-      if (bytes === 0) throw new Error('nothing decoded');
-      return answer;
-    },
-  };
-  const apollo = new ApolloServer({ schema: buildSchema(sdl), rootValue, stopOnTerminationSignals: false });
-  await apollo.start();
-  const app = express();
-  app.use('/graphql', express.json({ limit: '10mb' }), expressMiddleware(apollo, { context: async () => ({}) }));
-  const http = createServer(app);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    async close() {
-      await apollo.stop();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
 }

@@ -44,7 +44,9 @@ export async function buildHttpContext(
 ): Promise<GraphQLContext> {
   const ctx = buildContext(app, { requestId, caller: await callerForHttpRequest(app, req) });
   const ip = req.ip ?? req.socket.remoteAddress;
-  return ip ? { ...ctx, clientIp: ip } : ctx;
+  // Set, not spread: the context's EntityManager and loaders are lazy getters (build-context.ts).
+  if (ip) ctx.clientIp = ip;
+  return ctx;
 }
 
 /**
