@@ -25,13 +25,15 @@ export async function predictionStream(
   const recheckMs = options.recheckMs ?? 0;
   const isFinal = (s: PredictionStatus) => FINAL_PREDICTION_STATUSES.includes(s);
   const source = bus.subscribe('PREDICTION_UPDATED', predictionId);
-  // The engines subscribe on an iterator's first pull: start it before reading the row, or a
-  // change committed (and published by a worker) between the read and that pull is lost and the
-  // client waits on a stale state forever (test/distributed/prediction-stream-race.test.ts).
-  let firstPull: Promise<IteratorResult<PredictionEventPayload>> | null = source.next();
-  firstPull.catch(() => undefined); // awaited below; never an unhandled rejection if unused
+  // Live before the row is read: a change committed (and published by a worker) between the read
+  // and the subscription would otherwise be lost, and the client would wait on a stale state
+  // (test/distributed/prediction-stream-race.test.ts). Sending SUBSCRIBE is not enough: until
+  // Redis acknowledges it, a publish does not reach us (the soak found ~1% of jobs waiting for
+  // their re-check). Events from then on queue in the subscription until pulled.
+  let firstPull: Promise<IteratorResult<PredictionEventPayload>> | null = null;
   let current: PredictionEventPayload;
   try {
+    await source.ready;
     current = await readCurrent();
   } catch (err) {
     await source.return?.();

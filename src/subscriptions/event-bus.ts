@@ -13,10 +13,12 @@ import { channelOf, type Topic, type TopicPayloads } from './topics.js';
 export interface EventBus {
   publish<T extends Topic>(topic: T, key: string, payload: TopicPayloads[T]): Promise<void>;
   /**
-   * Events of one topic for one key. Calling `return()` on the iterator (graphql-ws does when a
-   * client stops the subscription or disconnects) unsubscribes at once.
+   * Events of one topic for one key, from now on: the subscription starts at once, and `ready`
+   * settles when it is live (for Redis, once SUBSCRIBE is acknowledged; an event published after
+   * that is never missed). Calling `return()` on the iterator (graphql-ws does when a client stops
+   * the subscription or disconnects) unsubscribes at once.
    */
-  subscribe<T extends Topic>(topic: T, key: string): AsyncIterableIterator<TopicPayloads[T]>;
+  subscribe<T extends Topic>(topic: T, key: string): Subscription<TopicPayloads[T]>;
   /** type-graphql's PubSub shape over the same engine, for `buildSchema({ pubSub })`. */
   readonly typeGraphQL: TypeGraphQLPubSub;
   close(): Promise<void>;
@@ -45,14 +47,8 @@ class EngineEventBus implements EventBus {
     return this.engine.publish(channelOf(this.prefix, topic, key), payload);
   }
 
-  subscribe<T extends Topic>(topic: T, key: string): AsyncIterableIterator<TopicPayloads[T]> {
-    // The engines' iterators subscribe lazily (on the first pull) and their return() runs the
-    // engine's unsubscribe (for Redis: UNSUBSCRIBE once the channel's last listener leaves).
-    // The pass-through filter settles a pull left pending by return() (see filterEvents).
-    return filterEvents(
-      this.engine.asyncIterableIterator<TopicPayloads[T]>(channelOf(this.prefix, topic, key)),
-      () => true,
-    );
+  subscribe<T extends Topic>(topic: T, key: string): Subscription<TopicPayloads[T]> {
+    return liveSubscription<TopicPayloads[T]>(this.engine, channelOf(this.prefix, topic, key));
   }
 
   close(): Promise<void> {
@@ -82,6 +78,71 @@ export function createEventBus(options: { redisUrl?: string; prefix: string }): 
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** An event stream whose `ready` says when it is live (see EventBus.subscribe). */
+export type Subscription<T> = AsyncIterableIterator<T> & {
+  readonly ready: Promise<void>;
+  return(): Promise<IteratorResult<T>>;
+};
+
+/**
+ * One channel's events through the engine's own `subscribe(channel, listener)`, which resolves
+ * once the subscription is live (graphql-redis-subscriptions: when Redis acknowledges SUBSCRIBE).
+ * The engines' async iterators subscribe only on the first pull and say nothing when that is
+ * done, so a caller that subscribed, then read the current state, could miss an event published
+ * in between: `predictionUpdated` streams then waited for their re-check, about 1% of jobs under
+ * the soak's load (test/chaos/soak.chaos.test.ts). Events that arrive before they are pulled are
+ * queued; `return()` unsubscribes at once and settles a pending pull as done.
+ */
+function liveSubscription<T>(engine: PubSubEngine, channel: string): Subscription<T> {
+  const queued: T[] = [];
+  const pulls: ((result: IteratorResult<T>) => void)[] = [];
+  let closed = false;
+  let subscriptionId: number | undefined;
+  const subscribed = engine.subscribe(
+    channel,
+    (payload: T) => {
+      if (closed) return;
+      const pull = pulls.shift();
+      if (pull) pull({ done: false, value: payload });
+      else queued.push(payload);
+    },
+    {},
+  );
+  const ready = subscribed.then((id) => {
+    subscriptionId = id;
+    if (closed) engine.unsubscribe(id);
+  });
+  ready.catch(() => undefined); // surfaced by next(); never an unhandled rejection
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    queued.length = 0;
+    for (const pull of pulls.splice(0)) pull(DONE);
+    if (subscriptionId !== undefined) engine.unsubscribe(subscriptionId);
+  };
+  const iterator: Subscription<T> = {
+    ready,
+    async next() {
+      await ready; // a subscription that could not start (Redis down) fails the stream
+      if (queued.length) return { done: false, value: queued.shift()! };
+      if (closed) return DONE;
+      return new Promise<IteratorResult<T>>((resolve) => pulls.push(resolve));
+    },
+    async return() {
+      close();
+      return DONE;
+    },
+    async throw(error?: unknown) {
+      close();
+      throw error instanceof Error ? error : new Error(String(error));
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
 
 /**
  * Keeps the events of `source` that pass `keep`, and — unlike an async generator, whose

@@ -62,3 +62,39 @@ redisIt('on Redis, return() through a filter reaches UNSUBSCRIBE at once (no lea
     await bus.close();
   }
 });
+
+const idOf = (r: IteratorResult<{ versionId: string }>) => (r.done ? undefined : r.value.versionId);
+
+redisIt('on Redis, every event published once `ready` settles arrives, in order, before any pull', async () => {
+  const prefix = `test-${randomUUID()}:`;
+  const bus = createEventBus({ redisUrl: process.env.REDIS_URL, prefix });
+  // Another process's publisher, as a worker's would be.
+  const other = createEventBus({ redisUrl: process.env.REDIS_URL, prefix });
+  try {
+    for (let round = 0; round < 20; round++) {
+      const events = bus.subscribe('MODEL_VERSION_STATUS_CHANGED', `m${round}`);
+      await events.ready;
+      // Published at once, with no pull pending: the engines' lazy iterators missed these.
+      await other.publish('MODEL_VERSION_STATUS_CHANGED', `m${round}`, payload('a', ModelVersionStatus.PROCESSING));
+      await other.publish('MODEL_VERSION_STATUS_CHANGED', `m${round}`, payload('b', ModelVersionStatus.READY));
+      const first = await events.next();
+      const second = await events.next();
+      expect([idOf(first), idOf(second)]).toEqual(['a', 'b']);
+      await events.return();
+    }
+  } finally {
+    await other.close();
+    await bus.close();
+  }
+});
+
+it('in memory, a subscription queues events from the moment it is made', async () => {
+  const bus = createEventBus({ prefix: `test-${randomUUID()}:` });
+  const events = bus.subscribe('MODEL_VERSION_STATUS_CHANGED', 'm1');
+  await events.ready;
+  await bus.publish('MODEL_VERSION_STATUS_CHANGED', 'm1', payload('a', ModelVersionStatus.READY));
+  expect(idOf(await events.next())).toBe('a');
+  await events.return();
+  expect((await events.next()).done).toBe(true);
+  await bus.close();
+});
