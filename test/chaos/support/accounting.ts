@@ -121,3 +121,34 @@ export async function settleAndAccount(databaseUrl: string, load: LoadDriver, si
   }
   return acc;
 }
+
+/**
+ * The books balance after a fault: every accepted job final exactly once, exactly one usage record
+ * per SUCCEEDED prediction and none for the others, no sync answer without its record (nor a
+ * record without an answer), and the models' counters equal to the SUCCEEDED rows (a job run and
+ * counted twice would push them past).
+ */
+export function expectBooksBalance(acc: Accounting): void {
+  expect(acc.accepted).toBeGreaterThan(0);
+  expect({
+    lost: acc.lost,
+    notFinal: acc.notFinal,
+    orphans: acc.orphans,
+    syncBilledUnanswered: acc.syncBilledUnanswered,
+    billedTwice: acc.billedTwice,
+    succeededWithoutUsage: acc.succeededWithoutUsage,
+    unbilledWithUsage: acc.unbilledWithUsage,
+    syncUnrecorded: acc.syncUnrecorded,
+  }).toEqual({
+    lost: [],
+    notFinal: [],
+    orphans: [],
+    syncBilledUnanswered: [],
+    billedTwice: 0,
+    succeededWithoutUsage: [],
+    unbilledWithUsage: [],
+    syncUnrecorded: [],
+  });
+  expect(acc.completed).toBe(acc.accepted);
+  expect(acc.predictionCount).toBe(acc.succeededRows);
+}
