@@ -63,7 +63,7 @@ it('stores a version PROCESSING, validates it off the request path, then READY w
   expect(ready.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['batch', '4'] }]);
   expect(ready.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: ['batch', '4'] }]);
   expect((await events.next()).value).toEqual(expect.objectContaining({ versionId: v.id, status: 'READY' }));
-  await events.return!();
+  await events.return();
   const m = await server.app.db.orm.em.fork().findOneOrFail(Model, { id: model.id });
   expect(m.defaultVersion?.id).toBe(v.id);
 
