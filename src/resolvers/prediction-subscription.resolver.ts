@@ -1,6 +1,8 @@
 import type { GraphQLSchema } from 'graphql';
 import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { PredictionStatus } from '../entities/enums.js';
 import { Prediction } from '../entities/prediction.entity.js';
+import type { PredictionFields } from '../predictions/prediction-fields.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { AsyncPredictionService } from '../predictions/async-prediction.service.js';
 import { notFound } from '../shared/errors.js';
@@ -41,7 +43,7 @@ function wired(schema: GraphQLSchema) {
 const sharedReads = new Map<string, Promise<Prediction | null>>();
 const SHARED_READ_MS = 5000;
 
-async function load(ctx: GraphQLContext, event: PredictionEventPayload): Promise<Prediction> {
+async function load(ctx: GraphQLContext, event: PredictionEventPayload): Promise<PredictionFields> {
   const key = `${event.predictionId}:${event.status}:${event.at}`;
   let read = sharedReads.get(key);
   if (!read) {
@@ -53,7 +55,40 @@ async function load(ctx: GraphQLContext, event: PredictionEventPayload): Promise
   }
   const p = await read;
   if (!p) throw notFound('Prediction');
-  return p;
+  return asOfEvent(p, event);
+}
+
+/**
+ * The prediction as the event describes it. The row is read when the event is delivered, and a
+ * job moves on quickly: a RUNNING event read after the job finished would otherwise show as
+ * SUCCEEDED, and the client would see SUCCEEDED twice. So the event's status wins, and the
+ * fields that status could not have yet (timings, cost, error, outputs) are left out.
+ */
+function asOfEvent(p: Prediction, event: PredictionEventPayload): PredictionFields {
+  const status = event.status;
+  if ((p.status as PredictionStatus) === status) return p;
+  const started = status !== PredictionStatus.QUEUED;
+  const succeeded = status === PredictionStatus.SUCCEEDED;
+  const failed = status === PredictionStatus.FAILED || status === PredictionStatus.CANCELED;
+  return {
+    id: p.id,
+    status,
+    mode: p.mode,
+    device: started ? p.device : null,
+    batchSize: succeeded ? p.batchSize : null,
+    createdAt: p.createdAt,
+    startedAt: started ? p.startedAt : null,
+    completedAt: succeeded || failed ? p.completedAt : null,
+    queueTimeMs: started ? p.queueTimeMs : null,
+    inferenceTimeMs: succeeded ? p.inferenceTimeMs : null,
+    errorCode: failed ? p.errorCode : null,
+    errorMessage: failed ? p.errorMessage : null,
+    unitPrice: succeeded ? p.unitPrice : null,
+    cost: succeeded ? p.cost : null,
+    currency: p.currency,
+    model: p.model,
+    version: p.version,
+  };
 }
 
 @Resolver(() => PredictionType)
@@ -70,7 +105,7 @@ export class PredictionSubscriptionResolver {
     @Root() event: PredictionEventPayload,
     @Ctx() ctx: GraphQLContext,
     @Arg('id', () => ID) _id: string,
-  ): Promise<Prediction> {
+  ): Promise<PredictionFields> {
     return load(ctx, event);
   }
 
@@ -81,7 +116,7 @@ export class PredictionSubscriptionResolver {
       return jobs.myEvents(context, bus);
     },
   })
-  myPredictionEvents(@Root() event: PredictionEventPayload, @Ctx() ctx: GraphQLContext): Promise<Prediction> {
+  myPredictionEvents(@Root() event: PredictionEventPayload, @Ctx() ctx: GraphQLContext): Promise<PredictionFields> {
     return load(ctx, event);
   }
 }

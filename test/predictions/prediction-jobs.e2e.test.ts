@@ -89,6 +89,42 @@ async function until(check: () => boolean | Promise<boolean>, what: string) {
 const create = (input: Record<string, unknown>, h = headers) =>
   server.gql(CreatePredictionDocument, { input: { modelId, inputs: [X], ...input } }, h);
 
+it('shows an event as of its own status, not the row it reads later (a late RUNNING stays RUNNING)', async () => {
+  const job = (await create({})).data!.createPrediction;
+  await until(
+    async () =>
+      (await server.gql(PredictionJobDocument, { id: job.id }, headers)).data?.prediction.status === 'SUCCEEDED',
+    'the job to finish',
+  );
+  type Seen = { id: string; status: string; completedAt: string | null; cost: { amount: string } | null };
+  const seen: Seen[] = [];
+  const events = ws(headers).iterate({
+    query: 'subscription { myPredictionEvents { id status completedAt cost { amount } } }',
+  });
+  const reading = (async () => {
+    for await (const e of events) seen.push((e.data as { myPredictionEvents: Seen }).myPredictionEvents);
+  })();
+  const publish = (status: string) =>
+    server.app.services.events.publish('USER_PREDICTION_EVENTS', consumer.id, {
+      predictionId: job.id,
+      userId: consumer.id,
+      status: status as never,
+      at: new Date().toISOString(),
+    });
+  // A RUNNING event delivered after the job finished (published late, or read late).
+  await until(async () => {
+    await publish('RUNNING');
+    await new Promise((r) => setTimeout(r, 30));
+    return seen.length > 0;
+  }, 'subscription to be live');
+  expect(seen[0]).toEqual({ id: job.id, status: 'RUNNING', completedAt: null, cost: null });
+  await publish('SUCCEEDED');
+  await until(() => seen.some((e) => e.status === 'SUCCEEDED'), 'the SUCCEEDED event');
+  expect(seen.find((e) => e.status === 'SUCCEEDED')).toMatchObject({ cost: { amount: '0.0020000000' } });
+  await events.return?.();
+  await reading;
+});
+
 it('runs a queued prediction and streams QUEUED, RUNNING, SUCCEEDED in order to the owner', async () => {
   // A first job, run to the end, lets the test know when the event stream is live.
   const warm = (await create({})).data!.createPrediction;
