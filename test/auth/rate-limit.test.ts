@@ -11,6 +11,7 @@ import { Role } from '../../src/entities/enums.js';
 import { apiKeyFor, authHeaders } from '../support/auth.js';
 import { Factory } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
+import { deleteRedisKeys } from '../support/app-processes.js';
 
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl) process.stdout.write('[rate-limit] no REDIS_URL: Redis-backed rate-limit tests skipped\n');
@@ -158,7 +159,7 @@ withRedis('Redis buckets', () => {
   });
 
   it('holds one limit across two server processes sharing the Redis', async () => {
-    const prefix = `test:${randomUUID()}:`;
+    const prefix = `test-${randomUUID()}:`;
     const children: ChildProcess[] = [];
     const start = async () => {
       const child = spawn(
@@ -182,6 +183,8 @@ withRedis('Redis buckets', () => {
             RATE_LIMIT_PREFIX: prefix,
             RATE_LIMIT_QUERY: '5/600',
             PUBSUB_PREFIX: prefix,
+            // Its own queue keys too: BullMQ writes a meta key per queue that never expires.
+            QUEUE_PREFIX: `${prefix}queue`,
           },
           stdio: ['pipe', 'pipe', 'inherit'],
         },
@@ -209,6 +212,7 @@ withRedis('Redis buckets', () => {
     } finally {
       for (const child of children) child.stdin?.end();
       await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+      await deleteRedisKeys(redisUrl!, [prefix]);
     }
   }, 90_000);
 });

@@ -16,6 +16,7 @@ import { startServer, type RunningServer } from '../../src/http/server.js';
 import { ctxFor, fixtureFile } from '../publishing/publishing-helpers.js';
 import { Factory } from '../support/factories.js';
 import { createTestDatabase } from '../support/test-database.js';
+import { deleteRedisKeys } from '../support/app-processes.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -57,6 +58,7 @@ withServices('a dependency outage', () => {
         INFERENCE_WORKERS: '1',
         CATALOG_CACHE_TTL_MS: '0',
         PUBSUB_PREFIX: `test-outage-${process.pid}:`,
+        QUEUE_PREFIX: `test-outage-${process.pid}-queue`,
       }),
     );
     server = await startServer(app, { port: 0, host: '127.0.0.1' });
@@ -72,6 +74,8 @@ withServices('a dependency outage', () => {
     await redisProxy?.close();
     await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    // The catalog generation, rate-limit buckets and queue keys this app wrote to the shared Redis.
+    if (redisUrl) await deleteRedisKeys(redisUrl, [`test-outage-${process.pid}`]);
   }, 30_000);
 
   const query = async () => {
