@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { randomUUID } from 'node:crypto';
+import { deleteRedisKeys } from '../support/app-processes.js';
 import { createTestDatabase } from '../support/test-database.js';
 
 /**
@@ -16,12 +18,15 @@ const QUERY = '{ models(first: 10, orderBy: NEWEST) { totalCount edges { node { 
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let dataDir: string;
+// With REDIS_URL set, the server's queue, pub/sub and rate-limit keys go under a prefix of its own.
+const prefix = `test-shutdown-${randomUUID()}`;
 beforeAll(async () => {
   db = await createTestDatabase();
   dataDir = mkdtempSync(join(tmpdir(), 'mm-shutdown-'));
 });
 afterAll(async () => {
   await db.drop();
+  if (process.env.REDIS_URL) await deleteRedisKeys(process.env.REDIS_URL, [prefix]);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -37,6 +42,9 @@ function startServer(): Promise<{ child: ChildProcess; url: string; logs: Log[];
     DATA_DIR: dataDir,
     MIGRATE_ON_START: 'true',
     SEED_ON_START: 'true',
+    QUEUE_PREFIX: prefix,
+    PUBSUB_PREFIX: `${prefix}:`,
+    RATE_LIMIT_PREFIX: `${prefix}:rl:`,
   };
   if (db.databaseUrl) env.DATABASE_URL = db.databaseUrl;
   else delete env.DATABASE_URL;
