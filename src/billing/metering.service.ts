@@ -9,6 +9,7 @@ import { formatInvoiceNumber } from './invoice-number.js';
 import { addMoney, compareMoney, formatMoney } from './money.js';
 import type { Metering, RecordedCost, SucceededRun } from './metering.types.js';
 import { RECORD_SUCCEEDED_SQL } from './record-succeeded.sql.js';
+import { shareInFlight } from '../shared/in-flight.js';
 
 /**
  * Counts the request and writes its usage record in ONE statement:
@@ -119,16 +120,11 @@ export class MeteringService implements Metering {
     modelId: string,
     period: string,
   ): Promise<LimitsRow | undefined> {
-    const key = `${consumerId}|${modelId}|${period}`;
-    let read = this.limitReads.get(key);
-    if (!read) {
-      read = em
+    return shareInFlight(this.limitReads, `${consumerId}|${modelId}|${period}`, () =>
+      em
         .execute<LimitsRow[]>(LIMITS_SQL, [period, modelId, period, InvoiceStatus.OPEN, consumerId])
-        .then((rows) => rows[0])
-        .finally(() => this.limitReads.delete(key));
-      this.limitReads.set(key, read);
-    }
-    return read;
+        .then((rows) => rows[0]),
+    );
   }
 
   /**

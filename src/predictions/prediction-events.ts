@@ -29,8 +29,9 @@ export async function predictionStream(
   // and the subscription would otherwise be lost, and the client would wait on a stale state
   // (test/distributed/prediction-stream-race.test.ts). Sending SUBSCRIBE is not enough: until
   // Redis acknowledges it, a publish does not reach us (the soak found ~1% of jobs waiting for
-  // their re-check). Events from then on queue in the subscription until pulled.
-  let firstPull: Promise<IteratorResult<PredictionEventPayload>> | null = null;
+  // their re-check). Events from then on queue in the subscription until pulled. A pull outlives
+  // a re-check (below), so it is kept here until it settles.
+  let pendingPull: Promise<IteratorResult<PredictionEventPayload>> | null = null;
   let current: PredictionEventPayload;
   try {
     await source.ready;
@@ -74,8 +75,8 @@ export async function predictionStream(
         return { done: false, value: first };
       }
       for (;;) {
-        const pull = firstPull ?? source.next();
-        firstPull = pull;
+        const pull = pendingPull ?? source.next();
+        pendingPull = pull;
         const r = await waitOrRecheck(pull);
         if (r === RECHECK) {
           // No event for a while: the row may have moved on without one (the pull stays pending).
@@ -87,7 +88,7 @@ export async function predictionStream(
           }
           continue;
         }
-        firstPull = null;
+        pendingPull = null;
         if (r.done) return finish();
         // The snapshot may already have shown this status: no duplicate.
         if (r.value.status === last) continue;

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Metering, RecordedCost, SucceededRun } from '../billing/metering.types.js';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
 
 type Waiter = {
   em: EntityManager;
@@ -31,8 +32,9 @@ export class PredictionNotRecordedError extends Error {
  * possible; PostgreSQL aborts one statement (nothing written) and it is run again.
  *
  * A group that fails is retried one run per statement, so a run that cannot be recorded (its
- * model hard-deleted meanwhile) fails alone; when the database is down, every run fails and its
- * caller gets the error — nothing is returned to a caller whose prediction was not recorded.
+ * model hard-deleted meanwhile) fails alone; when the database is down, every run fails at once
+ * with the group's error (SERVICE_UNAVAILABLE, retryable) — nothing is returned to a caller whose
+ * prediction was not recorded.
  */
 export class PredictionRecorder {
   private pending: Waiter[] = [];
@@ -65,8 +67,9 @@ export class PredictionRecorder {
     try {
       this.settle(group, await this.write(group));
     } catch (err) {
-      if (group.length === 1) {
-        group[0].reject(err);
+      // The database is down, or the group was one run: every run fails alike, no point asking again.
+      if (group.length === 1 || isDependencyUnavailable(err)) {
+        for (const w of group) w.reject(err);
         return;
       }
       // One bad run must not fail the others: record each alone.

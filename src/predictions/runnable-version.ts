@@ -8,6 +8,7 @@ import type { ModelStorage } from '../storage/model-storage.js';
 import type { CatalogGeneration } from '../catalog/catalog-generation.js';
 import { predictionErrors } from './prediction.errors.js';
 import { UUID } from '../shared/ids.js';
+import { shareInFlight } from '../shared/in-flight.js';
 
 const statusOf = (v: ModelVersion) => v.status as ModelVersionStatus;
 
@@ -98,21 +99,15 @@ export class RunnableVersionCache {
     // One read per key and generation at a time: when an entry expires under load, the requests
     // that arrive before the read returns wait for it instead of each sending their own; one
     // arriving after a catalog write starts a read of its own.
-    const readKey = `${key}\n${current}`;
-    let read = this.reads.get(readKey);
-    if (!read) {
+    return shareInFlight(this.reads, `${key}\n${current}`, () =>
       // The generation is taken before the read: a write committed meanwhile makes this entry stale at once.
-      read = resolveRunnableVersion(em.fork({ clear: true }), modelId, pinned)
-        .then((resolved) => {
-          if (this.generation.current() === current) {
-            if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-            this.entries.set(key, { ...resolved, generation: current, expires: now + this.ttlMs });
-          }
-          return resolved;
-        })
-        .finally(() => this.reads.delete(readKey));
-      this.reads.set(readKey, read);
-    }
-    return read;
+      resolveRunnableVersion(em.fork({ clear: true }), modelId, pinned).then((resolved) => {
+        if (this.generation.current() === current) {
+          if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+          this.entries.set(key, { ...resolved, generation: current, expires: now + this.ttlMs });
+        }
+        return resolved;
+      }),
+    );
   }
 }
