@@ -13,9 +13,8 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { startApiProcess, startWorkerProcess, stopAll, type AppProcess } from '../support/app-processes.js';
-import { expectBooksBalance, settleAndAccount, type Accounting } from './support/accounting.js';
+import { expectBooksBalance, reportFaultRun, settleAndAccount, type Accounting } from './support/accounting.js';
 import { startChaosCluster, type ChaosCluster } from './support/chaos-cluster.js';
-import { reportChaos } from './support/chaos-report.js';
 import {
   followMyEvents,
   followPrediction,
@@ -183,24 +182,7 @@ suite('dependency faults: Redis and PostgreSQL restarts under load', () => {
       outcomes['ws:connects'] = client.connects;
       outcomes['myPredictionEvents:after:final'] = streamedFinal().length;
       outcomes['myPredictionEvents:after:missing'] = afterJobs.length - streamedFinal().length;
-      reportChaos({
-        suite: 'dependency-faults',
-        fault,
-        tried: load.total() + uploaded.length,
-        outcomes,
-        accounting: {
-          accepted: acc.accepted,
-          completed: acc.completed,
-          usageRecords: acc.usageRecords,
-          billedTwice: acc.billedTwice,
-        },
-        notes: JSON.stringify({ byStatus: acc.byStatus, samples: Object.fromEntries(load.samples) }),
-      });
-      process.stdout.write(
-        `[dependency-faults] ${fault}: ${JSON.stringify({ outcomes, acc: { ...acc, statuses: undefined } })}\n` +
-          `  slowest (ms): ${JSON.stringify(Object.fromEntries(load.slowestMs))}\n` +
-          `  samples: ${JSON.stringify(Object.fromEntries(load.samples))}\n`,
-      );
+      reportFaultRun('dependency-faults', fault, { tried: load.total() + uploaded.length, outcomes, load, acc });
       // What the processes logged about a job that did not settle (to find out why).
       for (const id of [...acc.notFinal, ...acc.orphansNotFinal].slice(0, 3)) {
         const mentions = [...api.logs, ...worker.logs].filter((l) => JSON.stringify(l).includes(id));

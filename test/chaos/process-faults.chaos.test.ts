@@ -8,9 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { startApiProcess, startWorkerProcess, stopAll, type AppProcess } from '../support/app-processes.js';
-import { expectBooksBalance, settleAndAccount, type Accounting } from './support/accounting.js';
+import { expectBooksBalance, reportFaultRun, settleAndAccount, type Accounting } from './support/accounting.js';
 import { startChaosCluster, type ChaosCluster } from './support/chaos-cluster.js';
-import { reportChaos } from './support/chaos-report.js';
 import { followMyEvents, followPrediction, LoadDriver, reconnectingClient } from './support/load-driver.js';
 import { canRunPostgres } from './support/postgres-instance.js';
 import { sleep, until, within } from './support/spare-port.js';
@@ -100,24 +99,7 @@ suite('process faults: SIGKILL a worker, SIGTERM an API replica, under load', ()
    */
   function check(fault: string, load: LoadDriver, acc: Accounting, extra: Record<string, number>, resetIn?: string) {
     const outcomes = { ...load.flatOutcomes(), ...extra };
-    reportChaos({
-      suite: 'process-faults',
-      fault,
-      tried: load.total(),
-      outcomes,
-      accounting: {
-        accepted: acc.accepted,
-        completed: acc.completed,
-        usageRecords: acc.usageRecords,
-        billedTwice: acc.billedTwice,
-      },
-      notes: JSON.stringify({ byStatus: acc.byStatus, samples: Object.fromEntries(load.samples) }),
-    });
-    process.stdout.write(
-      `[process-faults] ${fault}: ${JSON.stringify({ outcomes, acc: { ...acc, statuses: undefined } })}\n` +
-        `  slowest (ms): ${JSON.stringify(Object.fromEntries(load.slowestMs))}\n` +
-        `  samples: ${JSON.stringify(Object.fromEntries(load.samples))}\n`,
-    );
+    reportFaultRun('process-faults', fault, { tried: load.total(), outcomes, load, acc });
     for (const phase of load.outcomes.keys()) {
       const unclear = Object.keys(load.phaseOutcomes(phase)).filter(
         (o) => !CLEAR.has(o) && !(o === 'RESET' && phase === resetIn),

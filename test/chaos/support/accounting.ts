@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { LoadDriver } from './load-driver.js';
 import { sleep } from './spare-port.js';
+import { reportChaos } from './chaos-report.js';
 
 const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
 
@@ -151,4 +152,34 @@ export function expectBooksBalance(acc: Accounting): void {
   });
   expect(acc.completed).toBe(acc.accepted);
   expect(acc.predictionCount).toBe(acc.succeededRows);
+}
+
+/**
+ * Reports one fault's run to the chaos report (counts and accounting) and prints what it found,
+ * with the slowest requests and a sample of each outcome, for reading a failure.
+ */
+export function reportFaultRun(
+  suite: string,
+  fault: string,
+  run: { tried: number; outcomes: Record<string, number>; load: LoadDriver; acc: Accounting },
+): void {
+  const { tried, outcomes, load, acc } = run;
+  reportChaos({
+    suite,
+    fault,
+    tried,
+    outcomes,
+    accounting: {
+      accepted: acc.accepted,
+      completed: acc.completed,
+      usageRecords: acc.usageRecords,
+      billedTwice: acc.billedTwice,
+    },
+    notes: JSON.stringify({ byStatus: acc.byStatus, samples: Object.fromEntries(load.samples) }),
+  });
+  process.stdout.write(
+    `[${suite}] ${fault}: ${JSON.stringify({ outcomes, acc: { ...acc, statuses: undefined } })}\n` +
+      `  slowest (ms): ${JSON.stringify(Object.fromEntries(load.slowestMs))}\n` +
+      `  samples: ${JSON.stringify(Object.fromEntries(load.samples))}\n`,
+  );
 }
