@@ -84,7 +84,12 @@ export type SoakThresholds = {
   /** Redis keys under the run's prefixes: last-quarter average ≤ max(first × ratio, first + slack). */
   redisKeysRatio: number;
   redisKeysSlack: number;
-  /** p99 last quarter / first quarter, per operation; a rise under `p99MinRiseMs` never fails. */
+  /**
+   * Which latency percentile is judged for drift: 'tail' (p99; p95 for `job`, DRIFT_PERCENTILE)
+   * or 'median'. The other is still reported, marked "not judged".
+   */
+  driftPercentile: 'tail' | 'median';
+  /** Judged percentile, last quarter / first quarter, per operation; a rise under `p99MinRiseMs` never fails. */
   p99Ratio: number;
   p99MinRiseMs: number;
   /** Operations with fewer latencies than this in a quarter are reported, not judged. */
@@ -114,6 +119,7 @@ export const SOAK_THRESHOLDS: SoakThresholds = {
   dbConnectionsMax: 25,
   redisKeysRatio: 1.5,
   redisKeysSlack: 50,
+  driftPercentile: 'tail',
   p99Ratio: 1.5,
   p99MinRiseMs: 25,
   p99MinSamples: 50,
@@ -122,6 +128,11 @@ export const SOAK_THRESHOLDS: SoakThresholds = {
 /**
  * For a run of a minute or two: the "first quarter" is still warming up (JIT, onnxruntime's
  * arenas, the first sessions, pools filling), so only gross leaks and slow-downs should fail it.
+ * Latency drift is judged on the median: a quarter of the one-minute run holds ~100 predictions,
+ * so its p99 is its second-slowest request, and on the shared 2-core CI machine one scheduling
+ * stall or major GC moved predict's p99 from 21 to 147 ms in one run and from 117 to 64 ms in the
+ * next (CI failure, 2026-11-24). A slow-down that builds up (a growing list scanned per request, a
+ * queue that never drains) moves the median too; tails are judged by the 20-minute `npm run soak`.
  */
 export const SHORT_SOAK_THRESHOLDS: SoakThresholds = {
   rssGrowthMiB: 120,
@@ -135,6 +146,7 @@ export const SHORT_SOAK_THRESHOLDS: SoakThresholds = {
   dbConnectionsMax: 25,
   redisKeysRatio: 3,
   redisKeysSlack: 100,
+  driftPercentile: 'median',
   p99Ratio: 3,
   p99MinRiseMs: 100,
   p99MinSamples: 20,
@@ -1018,7 +1030,19 @@ export function evaluateSoak(
     const pool = (idx: { i: number }[]) => idx.flatMap(({ i }) => windows[i]?.get(op) ?? []).sort((a, b) => a - b);
     const a = pool(first);
     const b = pool(last);
-    const pct = DRIFT_PERCENTILE[op] ?? 99;
+    const tail = DRIFT_PERCENTILE[op] ?? 99;
+    const judged = th.driftPercentile === 'median' ? 50 : tail;
+    const shown = th.driftPercentile === 'median' ? tail : 50;
+    const sa = percentile(a, shown);
+    const sb = percentile(b, shown);
+    verdicts.push({
+      metric: `p${shown} ${op} (ms)`,
+      first: sa === null ? null : round(sa),
+      last: sb === null ? null : round(sb),
+      detail: `reported, not judged (this run judges p${judged})`,
+      pass: true,
+    });
+    const pct = judged;
     const pa = percentile(a, pct);
     const pb = percentile(b, pct);
     if (a.length < th.p99MinSamples || b.length < th.p99MinSamples || pa === null || pb === null) {
