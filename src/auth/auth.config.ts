@@ -35,6 +35,12 @@ export const AUTH_ENV = {
   API_KEY_LAST_USED_WRITE_SECONDS: positiveInt(60, 86400),
   /** Seconds a verified key is remembered in process (0: look it up on every request). */
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  /**
+   * Seconds an access-token user's existence and role are remembered in process (0: read on every
+   * request): how long a deleted or demoted account keeps working on replicas that did not make
+   * the change (src/auth/user-status-cache.ts).
+   */
+  USER_STATUS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   RATE_LIMIT_ENABLED: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default('true')
@@ -76,6 +82,7 @@ export type AuthConfig = {
   apiKeyMaxPerUser: number;
   apiKeyLastUsedWriteSeconds: number;
   apiKeyCacheSeconds: number;
+  userStatusCacheSeconds: number;
 };
 
 export type RateLimitConfig = {
@@ -120,6 +127,7 @@ export function authConfigFrom(e: AuthEnv & { NODE_ENV: string }): { settings: A
         apiKeyMaxPerUser: e.API_KEY_MAX_PER_USER,
         apiKeyLastUsedWriteSeconds: e.API_KEY_LAST_USED_WRITE_SECONDS,
         apiKeyCacheSeconds: e.API_KEY_CACHE_SECONDS,
+        userStatusCacheSeconds: e.USER_STATUS_CACHE_SECONDS,
       },
       rateLimit: {
         enabled: e.RATE_LIMIT_ENABLED,

@@ -8,6 +8,8 @@ export enum AuthFailure {
   /** Missing, malformed, wrongly signed, wrong issuer/audience: anything not worth telling apart. */
   INVALID_TOKEN = 'INVALID_TOKEN',
   TOKEN_EXPIRED = 'TOKEN_EXPIRED',
+  /** A valid token whose account has since been deleted or closed: signing in again will not help. */
+  ACCOUNT_NOT_FOUND = 'ACCOUNT_NOT_FOUND',
   INVALID_API_KEY = 'INVALID_API_KEY',
   API_KEY_REVOKED = 'API_KEY_REVOKED',
   API_KEY_EXPIRED = 'API_KEY_EXPIRED',
@@ -23,6 +25,7 @@ export enum AuthFailure {
 const MESSAGES: Record<AuthFailure, string> = {
   INVALID_TOKEN: 'Invalid access token',
   TOKEN_EXPIRED: 'Access token expired',
+  ACCOUNT_NOT_FOUND: 'This account no longer exists or has been closed',
   INVALID_API_KEY: 'Invalid API key',
   API_KEY_REVOKED: 'API key revoked',
   API_KEY_EXPIRED: 'API key expired',

@@ -7,6 +7,7 @@ import { CallerResolver } from './caller-resolver.js';
 import { JwtKeySet } from './jwt-key-set.js';
 import { PasswordHasher } from './password.js';
 import { RefreshTokenService } from './refresh-token.service.js';
+import { UserStatusCache } from './user-status-cache.js';
 
 /**
  * The access layer's services, wired from config. The JWT key set loads lazily on first use (it
@@ -20,13 +21,16 @@ export function createAuthServices(config: { auth?: AuthSettings['auth']; dataDi
   const apiKeys = new ApiKeyService(auth);
   const passwords = new PasswordHasher();
   const refreshTokens = new RefreshTokenService({ ttlDays: auth.refreshTokenTtlDays });
+  // Shared by the caller resolver and whatever changes a user's role or closes an account (forget).
+  const userStatus = new UserStatusCache({ ttlSeconds: auth.userStatusCacheSeconds });
   return {
     tokens,
     apiKeys,
     passwords,
     refreshTokens,
+    userStatus,
     accounts: new AccountService(passwords, tokens, refreshTokens),
-    callers: new CallerResolver(tokens, apiKeys),
+    callers: new CallerResolver(tokens, apiKeys, userStatus),
   };
 }
 

@@ -4,6 +4,7 @@ import { ANONYMOUS, type Caller } from '../shared/caller.js';
 import type { AccessTokenService } from './access-token.service.js';
 import type { ApiKeyService } from './api-key.service.js';
 import { AuthFailure, unauthenticated } from './auth.errors.js';
+import type { UserStatusCache } from './user-status-cache.js';
 
 /** A resolved caller and, when its credential expires, when (WebSocket connections close then). */
 export type ResolvedCaller = { caller: Caller; expiresAt?: Date };
@@ -13,16 +14,20 @@ export type ResolvedCaller = { caller: Caller; expiresAt?: Date };
  * `{ authorization: "Bearer …" }` in graphql-ws connectionParams) or an API key (`X-API-Key`, or
  * `{ apiKey }`). No credential: anonymous. A credential that fails any check is an error, never
  * a silent downgrade to anonymous, so a client learns at once that it must log in again.
+ *
+ * A JWT is checked against the user's current row too (through `users`, cached per user): a
+ * deleted or closed account is refused, and the role in the database wins over the token's.
  */
 export class CallerResolver {
   constructor(
     private readonly tokens: AccessTokenService,
     private readonly apiKeys: ApiKeyService,
+    private readonly users: UserStatusCache,
   ) {}
 
   /**
-   * `em`: makes a fresh fork, called only when an API key must be looked up (a fork per request
-   * just in case was a measurable share of a cheap request's CPU).
+   * `em`: makes a fresh fork, called only when an API key or a JWT's user must be looked up (a
+   * fork per request just in case was a measurable share of a cheap request's CPU).
    */
   async fromHttpHeaders(em: () => EntityManager, headers: IncomingHttpHeaders): Promise<ResolvedCaller> {
     return this.resolve(em, single(headers.authorization), single(headers['x-api-key']));
@@ -55,7 +60,12 @@ export class CallerResolver {
       // An API key sent as a bearer token is accepted too (many HTTP clients only do Bearer).
       if (token.startsWith('aimpk_')) return this.fromApiKey(em, token);
       const claims = await this.tokens.verify(token);
-      return { caller: { kind: 'user', userId: claims.userId, role: claims.role }, expiresAt: claims.expiresAt };
+      // Cached answers are read synchronously: no fork, promise or await on the hot path.
+      let role = this.users.peek(claims.userId);
+      if (role === undefined) role = await this.users.read(em, claims.userId);
+      // Refused here, before any resolver runs: a write would otherwise fail on a foreign key (500).
+      if (role === null) throw unauthenticated(AuthFailure.ACCOUNT_NOT_FOUND);
+      return { caller: { kind: 'user', userId: claims.userId, role }, expiresAt: claims.expiresAt };
     }
     if (apiKey) return this.fromApiKey(em, apiKey.trim());
     return { caller: ANONYMOUS };

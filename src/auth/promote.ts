@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Role } from '../entities/enums.js';
 import { User } from '../entities/user.entity.js';
 import { normalizeEmail } from './account.service.js';
+import type { UserStatusCache } from './user-status-cache.js';
 
 export type PromoteArgs = { email: string; role: Role };
 
@@ -24,14 +25,21 @@ export function parsePromoteArgs(argv: readonly string[]): PromoteArgs {
 }
 
 /**
- * Sets a user's role. New access tokens (next login or refresh) carry it; the user's API keys
- * follow it at once (their powers are read from the owner's row on every request).
+ * Sets a user's role. New access tokens (next login or refresh) carry it; access tokens already
+ * out and API keys follow the owner's row once their caches let go of it (USER_STATUS_CACHE_SECONDS,
+ * API_KEY_CACHE_SECONDS). Pass `users` when running inside a server process so its access-token
+ * callers follow at once (the CLI runs in its own process: the server's TTL bounds it).
  */
-export async function setUserRole(em: EntityManager, args: PromoteArgs): Promise<{ id: string; from: Role; to: Role }> {
+export async function setUserRole(
+  em: EntityManager,
+  args: PromoteArgs,
+  users?: Pick<UserStatusCache, 'forget'>,
+): Promise<{ id: string; from: Role; to: Role }> {
   const user = await em.findOne(User, { email: normalizeEmail(args.email), deletedAt: null });
   if (!user) throw new Error(`no account with email ${normalizeEmail(args.email)}`);
   const from = user.role;
   user.role = args.role;
   await em.flush();
+  users?.forget(user.id);
   return { id: user.id, from, to: args.role };
 }
