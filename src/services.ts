@@ -26,6 +26,7 @@ export function createServices(
   // cache drop what they read before it.
   const catalogGeneration = new CatalogGeneration({ key: `${config.pubSubPrefix ?? 'mm:'}catalog:generation` });
   const modelWrites = new ModelWriteService(catalogGeneration);
+  const predictions = new PredictionService(predictionDeps, catalogGeneration);
   return {
     catalogGeneration,
     auth: createAuthServices(config),
@@ -34,8 +35,8 @@ export function createServices(
     versions: new VersionService(publishing, modelWrites, catalogGeneration),
     reviews: new ReviewService(catalogGeneration),
     events: publishing.events,
-    predictions: new PredictionService(predictionDeps, catalogGeneration),
-    jobs: new AsyncPredictionService(jobDeps),
+    predictions,
+    jobs: new AsyncPredictionService(jobDeps, predictions.versions),
     webhookSecrets: new WebhookSecretService(),
     // Metering, usage, invoices, earnings, analytics, Stripe (src/billing/billing.services.ts).
     billing: createBillingServices(config, { logger: publishing.logger }),

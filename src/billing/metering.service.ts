@@ -1,53 +1,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { InvoiceStatus, PredictionMode, PredictionStatus } from '../entities/enums.js';
 import type { Model } from '../entities/model.entity.js';
-import type { Prediction } from '../entities/prediction.entity.js';
-import { UsageRecord } from '../entities/usage-record.entity.js';
 import { overdueInvoice, spendCapReached } from './billing.errors.js';
 import { periodStartOf } from './billing-period.js';
 import { formatInvoiceNumber } from './invoice-number.js';
 import { addMoney, compareMoney, formatMoney } from './money.js';
-import type { Metering, RecordedCost, SucceededRun } from './metering.types.js';
+import { COMPLETE_SUCCEEDED_SQL } from './complete-succeeded.sql.js';
+import type { CompletedCost, CompletedRun, Metering, RecordedCost, SucceededRun } from './metering.types.js';
 import { RECORD_SUCCEEDED_SQL } from './record-succeeded.sql.js';
 import { shareInFlight } from '../shared/in-flight.js';
-
-/**
- * Counts the request and writes its usage record in ONE statement:
- * - `m` reads the model's price and free allowance as they are now (the price at run time);
- * - `c` upserts the (consumer, model, month) counter. `on conflict do update` locks that row
- *   until the transaction ends, so concurrent meterings by one consumer queue on it and each gets
- *   the next number: requests 1..free are free, the rest pay. A rollback undoes the increment.
- *   This beats an advisory lock + `count(*)` (a scan that grows with the month's usage) and a
- *   separate `select … for update` (two round trips, and the row must exist first).
- *   See https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT.
- * - the outer insert is keyed by the prediction (`usage_records_prediction_id_unique`): a retry
- *   inserts nothing, and the caller takes the counter back (below).
- */
-const METER_SQL = `
-with m as (
-  select owner_id, price_per_request as price, currency, free_requests_per_month as free
-  from models where id = ?
-), c as (
-  insert into usage_counters (user_id, model_id, period_start, requests, amount)
-  select ?, ?, ?, 1, case when m.free >= 1 then 0 else m.price end from m
-  on conflict (user_id, model_id, period_start) do update
-    set requests = usage_counters.requests + 1,
-        amount = usage_counters.amount
-          + case when usage_counters.requests + 1 <= (select free from m) then 0 else (select price from m) end
-  returning requests
-)
-insert into usage_records
-  (id, prediction_id, user_id, publisher_id, model_id, version_id, occurred_at, period_start,
-   free, unit_price, amount, currency, created_at)
-select gen_random_uuid(), ?, ?, m.owner_id, ?, ?, ?, ?,
-  c.requests <= m.free, m.price, case when c.requests <= m.free then 0 else m.price end, m.currency, now()
-from m, c
-on conflict (prediction_id) do nothing
-returning *`;
-
-const UNDO_COUNT_SQL = `
-update usage_counters set requests = requests - 1, amount = amount - ?
-where user_id = ? and model_id = ? and period_start = ?`;
 
 /**
  * What the consumer has spent this month (one counter row per model used: a handful of rows,
@@ -69,8 +30,8 @@ type LimitsRow = { cap: string | null; spent: string; used: number; overdue: str
 
 /**
  * Billing's side of the prediction path (the `Metering` seam in metering.types.ts): quota checks
- * before inference, and exactly one usage record per succeeded prediction, inside the
- * transaction that makes it SUCCEEDED.
+ * before inference, and exactly one usage record per succeeded prediction, written by the
+ * statement that makes it SUCCEEDED (one statement per group of predictions: group commit).
  */
 export class MeteringService implements Metering {
   private readonly limitReads = new Map<string, Promise<LimitsRow | undefined>>();
@@ -127,50 +88,6 @@ export class MeteringService implements Metering {
     );
   }
 
-  /**
-   * Writes the prediction's usage record (see METER_SQL) and snapshots its price and cost on the
-   * prediction; the caller's commit flushes those two fields with its own changes. A second call
-   * for the same prediction — a retried job, a duplicate delivery — returns the first record.
-   */
-  async meter(em: EntityManager, prediction: Prediction): Promise<UsageRecord> {
-    if ((prediction.status as PredictionStatus) !== PredictionStatus.SUCCEEDED) {
-      throw new Error(`meter() is for succeeded predictions; ${prediction.id} is ${prediction.status}`);
-    }
-    // The usage record references the prediction row. A prediction loaded from the database (the
-    // worker's case) is there already: its status and price go out together in the caller's
-    // commit. One created in this transaction and not yet flushed is written first.
-    if (!em.getUnitOfWork().getOriginalEntityData(prediction)) await em.flush();
-    const occurredAt = prediction.completedAt ?? this.now();
-    const period = periodStartOf(occurredAt);
-    const userId = prediction.user.id;
-    const modelId = prediction.model.id;
-    const rows = await em.execute<Record<string, unknown>[]>(METER_SQL, [
-      modelId,
-      userId,
-      modelId,
-      period,
-      prediction.id,
-      userId,
-      modelId,
-      prediction.version.id,
-      occurredAt,
-      period,
-    ]);
-    let record: UsageRecord;
-    if (rows[0]) {
-      record = em.map(UsageRecord, rows[0]);
-    } else {
-      const existing = await em.findOneOrFail(UsageRecord, { prediction: prediction.id });
-      // This call counted the request before the insert found the existing record: take it back.
-      await em.execute(UNDO_COUNT_SQL, [existing.amount, userId, modelId, existing.periodStart]);
-      record = existing;
-    }
-    prediction.unitPrice = formatMoney(record.unitPrice);
-    prediction.cost = formatMoney(record.amount);
-    prediction.currency = record.currency;
-    return record;
-  }
-
   /** See RECORD_SUCCEEDED_SQL: one statement, its own commit, whatever the number of runs. */
   async recordSucceeded(em: EntityManager, runs: readonly SucceededRun[]): Promise<RecordedCost[]> {
     if (runs.length === 0) return [];
@@ -196,5 +113,28 @@ export class MeteringService implements Metering {
         PredictionMode.SYNC,
         PredictionStatus.SUCCEEDED,
       ]);
+  }
+
+  /** See COMPLETE_SUCCEEDED_SQL: one statement, its own commit, whatever the number of runs. */
+  async completeSucceeded(em: EntityManager, runs: readonly CompletedRun[]): Promise<CompletedCost[]> {
+    if (runs.length === 0) return [];
+    const rows = runs.map((r, ord) => ({
+      id: r.id,
+      outputs: r.outputs,
+      device: r.device,
+      batch_size: r.batchSize,
+      inference_time_ms: r.inferenceTimeMs,
+      completed_at: r.completedAt.toISOString(),
+      period_start: periodStartOf(r.completedAt),
+      ord,
+    }));
+    const done = await em
+      .getConnection()
+      .execute<(RecordedCost & { completedAt: Date | string })[]>(COMPLETE_SUCCEEDED_SQL, [
+        JSON.stringify(rows),
+        PredictionStatus.RUNNING,
+        PredictionStatus.SUCCEEDED,
+      ]);
+    return done.map((d) => ({ ...d, completedAt: new Date(d.completedAt) }));
   }
 }

@@ -1,7 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Model } from '../entities/model.entity.js';
-import type { Prediction } from '../entities/prediction.entity.js';
-import type { UsageRecord } from '../entities/usage-record.entity.js';
 
 /**
  * The seam between the prediction path and billing. The predictions service calls it; billing
@@ -15,13 +13,13 @@ export interface Metering {
    */
   assertMayRun(em: EntityManager, consumerId: string, model: Model): Promise<void>;
   /**
-   * Meters one succeeded prediction: snapshots the version's price on it (`unitPrice`, `cost`),
-   * uses the consumer's free requests for the model and UTC month first, and writes exactly one
-   * UsageRecord keyed by the prediction. Must run inside the transaction that sets SUCCEEDED
-   * (`em` is that transaction's manager). Calling it again for the same prediction adds nothing
-   * and returns the existing record.
+   * Completes queued predictions that ran: those still RUNNING become SUCCEEDED with their outputs
+   * and are metered (price snapshot, usage record, the consumer's counter, the model's counter),
+   * all of them in one statement that commits on its own. Returns a row per prediction it
+   * completed; one canceled meanwhile, already final (a duplicate delivery) or whose model is
+   * gone is left out and billed nothing.
    */
-  meter(em: EntityManager, prediction: Prediction): Promise<UsageRecord>;
+  completeSucceeded(em: EntityManager, runs: readonly CompletedRun[]): Promise<CompletedCost[]>;
   /**
    * Writes synchronous predictions that succeeded, SUCCEEDED and metered (price snapshot, usage
    * record, the consumer's counter, the model's counter), all of them in one statement that
@@ -33,6 +31,19 @@ export interface Metering {
 
 /** The price snapshot of a recorded prediction (exact decimal strings). */
 export type RecordedCost = { id: string; unitPrice: string; cost: string; currency: string };
+
+/** A queued prediction that ran: what completes its row. */
+export type CompletedRun = {
+  id: string;
+  /** The encoded outputs, stored on the row for the client to fetch. */
+  outputs: unknown;
+  device: string;
+  batchSize: number;
+  completedAt: Date;
+  inferenceTimeMs: number;
+};
+
+export type CompletedCost = RecordedCost & { completedAt: Date };
 
 /** A synchronous prediction that ran: what its row and its usage record are made of. */
 export type SucceededRun = {

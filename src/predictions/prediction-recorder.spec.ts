@@ -38,7 +38,7 @@ function metering(write: (ids: string[]) => RecordedCost[]) {
 describe('PredictionRecorder', () => {
   it('records the runs that arrive during one statement together in the next', async () => {
     const m = metering((ids) => ids.map(cost));
-    const recorder = new PredictionRecorder(m);
+    const recorder = new PredictionRecorder((e, runs: readonly SucceededRun[]) => m.recordSucceeded(e, runs));
     const all = ['a', 'b', 'c', 'd'].map((id) => recorder.record(em, run(id)));
     m.release();
     expect((await Promise.all(all)).map((c) => c.id)).toEqual(['a', 'b', 'c', 'd']);
@@ -50,7 +50,7 @@ describe('PredictionRecorder', () => {
       if (ids.length > 1) throw new Error('a constraint failed for one of them');
       return ids.filter((id) => id !== 'c').map(cost);
     });
-    const recorder = new PredictionRecorder(m);
+    const recorder = new PredictionRecorder((e, runs: readonly SucceededRun[]) => m.recordSucceeded(e, runs));
     const all = ['a', 'b', 'c', 'd'].map((id) => recorder.record(em, run(id)).catch((e: unknown) => e));
     m.release();
     const results = await Promise.all(all);
@@ -65,7 +65,7 @@ describe('PredictionRecorder', () => {
       if (ids.length > 1) throw down;
       return ids.map(cost);
     });
-    const recorder = new PredictionRecorder(m);
+    const recorder = new PredictionRecorder((e, runs: readonly SucceededRun[]) => m.recordSucceeded(e, runs));
     const all = ['a', 'b', 'c', 'd'].map((id) => recorder.record(em, run(id)).catch((e: unknown) => e));
     m.release();
     const results = await Promise.all(all);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuthFailure, forbidden } from '../auth/auth.errors.js';
 import { requireUser } from '../auth/caller-guards.js';
-import type { Metering } from '../billing/metering.types.js';
+import type { Metering, RecordedCost, SucceededRun } from '../billing/metering.types.js';
 import { ApiKeyScope, PredictionMode, PredictionStatus } from '../entities/enums.js';
 import type { ModelVersion } from '../entities/model-version.entity.js';
 import type { Model } from '../entities/model.entity.js';
@@ -63,8 +63,9 @@ export type PredictResult = {
  */
 export class PredictionService {
   private readonly paths: VersionPaths;
-  private readonly versions: RunnableVersionCache;
-  private readonly recorder: PredictionRecorder;
+  /** Shared with queued predictions' `create` (services.ts). */
+  readonly versions: RunnableVersionCache;
+  private readonly recorder: PredictionRecorder<SucceededRun, RecordedCost>;
 
   constructor(
     private readonly deps: PredictionDeps,
@@ -73,7 +74,7 @@ export class PredictionService {
   ) {
     this.paths = new VersionPaths(deps.storage);
     this.versions = new RunnableVersionCache(generation, deps.versionCacheTtlMs ?? 0);
-    this.recorder = new PredictionRecorder(deps.metering);
+    this.recorder = new PredictionRecorder((em, runs) => deps.metering.recordSucceeded(em, runs));
   }
 
   /**

@@ -111,3 +111,32 @@ export class RunnableVersionCache {
     );
   }
 }
+
+/**
+ * Versions by id for the job worker, kept for `ttlMs`: what a job reads from its version — the
+ * file, the input and output signature, the batching settings — is fixed at upload, so a stale
+ * entry cannot run the wrong thing; the TTL only bounds memory for versions no longer used.
+ * Loaded through a fork of their own (never a job's unit of work); concurrent misses share one read.
+ */
+export class VersionsById {
+  private readonly entries = new Map<string, { version: ModelVersion; expires: number }>();
+  private readonly reads = new Map<string, Promise<ModelVersion>>();
+
+  constructor(
+    private readonly fork: () => EntityManager,
+    private readonly ttlMs = 5 * 60_000,
+    private readonly maxEntries = 500,
+  ) {}
+
+  async get(id: string): Promise<ModelVersion> {
+    const hit = this.entries.get(id);
+    if (hit && hit.expires > Date.now()) return hit.version;
+    return shareInFlight(this.reads, id, async () => {
+      const version = await this.fork().findOneOrFail(ModelVersion, id);
+      this.entries.delete(id);
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(id, { version, expires: Date.now() + this.ttlMs });
+      return version;
+    });
+  }
+}

@@ -4,13 +4,14 @@ import { PredictionMode, PredictionStatus, Role } from '../../src/entities/enums
 import type { ModelVersion } from '../../src/entities/model-version.entity.js';
 import { Model } from '../../src/entities/model.entity.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
+import { UsageRecord } from '../../src/entities/usage-record.entity.js';
 import { User } from '../../src/entities/user.entity.js';
 import type { Metering } from '../../src/billing/metering.types.js';
 import { Factory } from '../support/factories.js';
 
 /**
  * Rows for billing tests: a priced model with a free allowance, and succeeded predictions
- * metered the way the predictions service does it (status and usage in one transaction).
+ * metered the way the job worker does it (status and usage in one statement).
  */
 export class BillingFixtures {
   readonly factory: Factory;
@@ -66,16 +67,19 @@ export class BillingFixtures {
     return prediction;
   }
 
-  /** Sets SUCCEEDED and meters, in one transaction, as the predictions service does. */
+  /**
+   * Completes a RUNNING prediction SUCCEEDED and meters it, in one statement, as the job worker
+   * does (Metering.completeSucceeded); a prediction no longer RUNNING is left as it is. Returns the
+   * row and its usage record as stored.
+   */
   async succeed(metering: Metering, predictionId: string, completedAt = new Date()) {
-    return this.em().transactional(async (em) => {
-      const prediction = await em.findOneOrFail(Prediction, predictionId);
-      prediction.status = PredictionStatus.SUCCEEDED;
-      prediction.completedAt = completedAt;
-      prediction.inferenceTimeMs = 3;
-      const record = await metering.meter(em, prediction);
-      return { prediction, record };
-    });
+    await metering.completeSucceeded(this.em(), [
+      { id: predictionId, outputs: null, device: 'cpu', batchSize: 1, completedAt, inferenceTimeMs: 3 },
+    ]);
+    const em = this.em();
+    const prediction = await em.findOneOrFail(Prediction, predictionId);
+    const record = await em.findOneOrFail(UsageRecord, { prediction: predictionId });
+    return { prediction, record };
   }
 
   /** A prediction created and metered at `completedAt`. */

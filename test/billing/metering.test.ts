@@ -46,35 +46,6 @@ describe('metering', () => {
     expect(april.record.free).toBe(true);
   });
 
-  it('meters a prediction created in the same transaction and not yet flushed (the sync path)', async () => {
-    const consumer = await fx.consumer();
-    const { model, version } = await fx.pricedModel(await fx.publisher(), {
-      pricePerRequest: '0.02',
-      freeRequestsPerMonth: 0,
-    });
-    const { id } = await fx.em().transactional(async (em) => {
-      const p = em.create(Prediction, {
-        user: consumer.id,
-        model: model.id,
-        version: version.id,
-        mode: PredictionMode.SYNC,
-        status: PredictionStatus.SUCCEEDED,
-        completedAt: new Date(),
-        inputs: null,
-        outputs: null,
-      });
-      await metering.meter(em, p);
-      return p;
-    });
-    const stored = await fx.em().findOneOrFail(Prediction, id);
-    expect([stored.status, stored.unitPrice, stored.cost]).toEqual([
-      PredictionStatus.SUCCEEDED,
-      '0.0200000000',
-      '0.0200000000',
-    ]);
-    expect(await fx.em().count(UsageRecord, { prediction: id })).toBe(1);
-  });
-
   it('meters a retried prediction once', async () => {
     const consumer = await fx.consumer();
     const { model, version } = await fx.pricedModel(await fx.publisher(), {
@@ -163,7 +134,7 @@ describe('metering', () => {
         freeRequestsPerMonth: 3,
       });
       const at = new Date('2026-05-10T12:00:00Z');
-      // One request already counted this month the one-by-one way: the group continues at 2.
+      // One request already counted this month by the job worker's statement: the group continues at 2.
       await fx.meteredPrediction(metering, consumer, model, version, at);
       const runs = [
         runOf(consumer.id, model.id, version.id, at),
@@ -207,8 +178,8 @@ describe('metering', () => {
       expect(counter(consumer.id, '2026-05-01')).toMatchObject({ requests: 4, amount: '0.0015000000' });
       expect(counter(consumer.id, '2026-06-01')).toMatchObject({ requests: 1, amount: '0.0000000000' });
       expect(counter(other.id, '2026-05-01')).toMatchObject({ requests: 1, amount: '0.0000000000' });
-      // The group's five runs, added by one update (meter() alone leaves the counter to its caller).
-      expect((await em.findOneOrFail(Model, model.id)).predictionCount).toBe(5);
+      // The queued one, then the group's five runs added by one update.
+      expect((await em.findOneOrFail(Model, model.id)).predictionCount).toBe(6);
     });
 
     it('leaves out a run whose model does not exist and writes the others', async () => {

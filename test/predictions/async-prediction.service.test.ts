@@ -4,6 +4,7 @@
 // passes the same contract (test/jobs/job-queue.contract.test.ts).
 import { pino } from 'pino';
 import { PredictionStatus, Role } from '../../src/entities/enums.js';
+import { Model } from '../../src/entities/model.entity.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
 import { UsageRecord } from '../../src/entities/usage-record.entity.js';
 import type { User } from '../../src/entities/user.entity.js';
@@ -43,10 +44,13 @@ afterAll(async () => server?.close());
 const callerOf = (u: User): Caller => ({ kind: 'user', userId: u.id, role: u.role });
 const ctx = (u: User) => ({ em: server.app.db.orm.em.fork(), caller: callerOf(u) });
 
-function makeService(queue = new MemoryJobQueue<PredictionJob>('predictions')) {
+function makeService(
+  queue = new MemoryJobQueue<PredictionJob>('predictions'),
+  engine: Pick<typeof server.app.inference, 'run'> = server.app.inference,
+) {
   const events: PredictionEvent[] = [];
   const service = new AsyncPredictionService({
-    engine: server.app.inference,
+    engine,
     paths: new VersionPaths(server.app.storage),
     metering: server.app.services.billing.metering,
     queue,
@@ -93,6 +97,60 @@ it('runs a queued job on a worker: QUEUED, RUNNING, SUCCEEDED in order, billed o
   await service.execute({ id: p.id, data: { predictionId: p.id }, attempt: 2, maxAttempts: 3 });
   expect(await usageOf(p.id)).toBe(1);
   await queue.close();
+});
+
+it('drops the result of a job canceled while it runs: CANCELED, no outputs, nothing billed', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let started!: () => void;
+  const running = new Promise<void>((r) => (started = r));
+  const engine = {
+    run: async (...args: Parameters<typeof server.app.inference.run>) => {
+      started();
+      await gate;
+      return server.app.inference.run(...args);
+    },
+  };
+  const { service, queue, events } = makeService(undefined, engine);
+  const p = await service.create(ctx(consumer), { modelId, inputs: [X] });
+  service.startWorker(1);
+  await running;
+  expect((await row(p.id)).status).toBe(PredictionStatus.RUNNING);
+  await service.cancel(ctx(consumer), p.id);
+  release();
+  await until(() => events.filter((e) => e.predictionId === p.id).length >= 3, 'the CANCELED event');
+  await queue.close();
+  const done = await row(p.id);
+  expect([done.status, done.outputs, done.cost]).toEqual([PredictionStatus.CANCELED, null, null]);
+  expect(await usageOf(p.id)).toBe(0);
+  expect(events.filter((e) => e.predictionId === p.id).map((e) => e.status)).toEqual(['QUEUED', 'RUNNING', 'CANCELED']);
+});
+
+it('bills a burst of concurrent jobs exactly: one record each, the free allowance first (group commit)', async () => {
+  const publisher = await f.user({ role: Role.PUBLISHER });
+  const model = await f.model(publisher, { pricePerRequest: '0.0200000000' });
+  await server.app.db.orm.em.fork().nativeUpdate(Model, { id: model.id }, { freeRequestsPerMonth: 5 });
+  await storedVersion(server.app, model, 'elementwise', { version: '1.0.0' });
+  const { service, queue } = makeService();
+  const jobs = await Promise.all(
+    Array.from({ length: 24 }, () => service.create(ctx(consumer), { modelId: model.id, inputs: [X] })),
+  );
+  service.startWorker(8);
+  const em = server.app.db.orm.em.fork();
+  await until(
+    async () => (await em.count(Prediction, { model: model.id, status: PredictionStatus.SUCCEEDED })) === 24,
+    'all 24 SUCCEEDED',
+  );
+  await queue.close();
+  const [totals] = await em.execute<{ records: string; free: string; amount: string; cost: string; count: string }[]>(
+    `select count(*) as records, count(*) filter (where free) as free, sum(amount)::text as amount,
+       (select sum(cost)::text from predictions where model_id = ?) as cost,
+       (select prediction_count::text from models where id = ?) as count
+     from usage_records where model_id = ?`,
+    [model.id, model.id, model.id],
+  );
+  expect(totals).toEqual({ records: '24', free: '5', amount: '0.3800000000', cost: '0.3800000000', count: '24' });
+  for (const j of jobs) expect(await usageOf(j.id)).toBe(1);
 });
 
 it('returns the same job for a retried idempotency key, also when the retries race', async () => {

@@ -228,7 +228,7 @@ describe('predict', () => {
       async assertMayRun() {
         calls.push('assertMayRun');
       },
-      meter() {
+      completeSucceeded() {
         throw new Error('the synchronous path records through recordSucceeded');
       },
       async recordSucceeded(em, runs) {
