@@ -9,6 +9,7 @@ import { COMPLETE_SUCCEEDED_SQL } from './complete-succeeded.sql.js';
 import type { CompletedCost, CompletedRun, Metering, RecordedCost, SucceededRun } from './metering.types.js';
 import { RECORD_SUCCEEDED_SQL } from './record-succeeded.sql.js';
 import { shareInFlight } from '../shared/in-flight.js';
+import { PreparedStatement } from '../db/prepared-statement.js';
 
 /**
  * What the consumer has spent this month (one counter row per model used: a handful of rows,
@@ -27,6 +28,15 @@ select
 from users u where u.id = ?`;
 
 type LimitsRow = { cap: string | null; spent: string; used: number; overdue: string | null };
+
+// Prepared once per connection: these run once per prediction (or group of them), where planning
+// was a large share of their time (src/db/prepared-statement.ts).
+const LIMITS = new PreparedStatement<LimitsRow>('mm_limits_v1', LIMITS_SQL);
+const RECORD_SUCCEEDED = new PreparedStatement<RecordedCost>('mm_record_succeeded_v1', RECORD_SUCCEEDED_SQL);
+const COMPLETE_SUCCEEDED = new PreparedStatement<RecordedCost & { completedAt: Date | string }>(
+  'mm_complete_succeeded_v1',
+  COMPLETE_SUCCEEDED_SQL,
+);
 
 /**
  * Billing's side of the prediction path (the `Metering` seam in metering.types.ts): quota checks
@@ -82,9 +92,7 @@ export class MeteringService implements Metering {
     period: string,
   ): Promise<LimitsRow | undefined> {
     return shareInFlight(this.limitReads, `${consumerId}|${modelId}|${period}`, () =>
-      em
-        .execute<LimitsRow[]>(LIMITS_SQL, [period, modelId, period, InvoiceStatus.OPEN, consumerId])
-        .then((rows) => rows[0]),
+      LIMITS.run(em, [period, modelId, period, InvoiceStatus.OPEN, consumerId]).then((rows) => rows[0]),
     );
   }
 
@@ -106,13 +114,7 @@ export class MeteringService implements Metering {
       period_start: periodStartOf(r.completedAt),
       ord,
     }));
-    return em
-      .getConnection()
-      .execute<RecordedCost[]>(RECORD_SUCCEEDED_SQL, [
-        JSON.stringify(rows),
-        PredictionMode.SYNC,
-        PredictionStatus.SUCCEEDED,
-      ]);
+    return RECORD_SUCCEEDED.run(em, [JSON.stringify(rows), PredictionMode.SYNC, PredictionStatus.SUCCEEDED]);
   }
 
   /** See COMPLETE_SUCCEEDED_SQL: one statement, its own commit, whatever the number of runs. */
@@ -128,13 +130,11 @@ export class MeteringService implements Metering {
       period_start: periodStartOf(r.completedAt),
       ord,
     }));
-    const done = await em
-      .getConnection()
-      .execute<(RecordedCost & { completedAt: Date | string })[]>(COMPLETE_SUCCEEDED_SQL, [
-        JSON.stringify(rows),
-        PredictionStatus.RUNNING,
-        PredictionStatus.SUCCEEDED,
-      ]);
+    const done = await COMPLETE_SUCCEEDED.run(em, [
+      JSON.stringify(rows),
+      PredictionStatus.RUNNING,
+      PredictionStatus.SUCCEEDED,
+    ]);
     return done.map((d) => ({ ...d, completedAt: new Date(d.completedAt) }));
   }
 }

@@ -26,6 +26,7 @@ import {
 } from './runnable-version.js';
 import { PredictionNotRecordedError, PredictionRecorder } from './prediction-recorder.js';
 import { UUID } from '../shared/ids.js';
+import { PreparedStatement } from '../db/prepared-statement.js';
 
 /** What the queue carries: the id alone; the row holds everything else (and no secrets). */
 export type PredictionJob = { predictionId: string };
@@ -97,6 +98,8 @@ update predictions set status = ?, started_at = ?,
   attempts = ?, updated_at = ?
 where id = ? and status in (?, ?) and (deadline_at is null or deadline_at > ?)
 returning *`;
+/** Prepared once per connection (src/db/prepared-statement.ts): it runs once per job. */
+const CLAIM = new PreparedStatement<Record<string, unknown>>('mm_claim_prediction_v1', CLAIM_SQL);
 
 const isFinal = (s: PredictionStatus) => FINAL_PREDICTION_STATUSES.includes(s);
 const statusOf = (p: Pick<Prediction, 'status'>) => p.status as PredictionStatus;
@@ -396,19 +399,17 @@ export class AsyncPredictionService {
    */
   private async claim(em: EntityManager, id: string, attempt: number): Promise<Prediction | null> {
     const now = new Date();
-    const rows = await em
-      .getConnection()
-      .execute<Record<string, unknown>[]>(CLAIM_SQL, [
-        PredictionStatus.RUNNING,
-        now,
-        now,
-        attempt,
-        now,
-        id,
-        PredictionStatus.QUEUED,
-        PredictionStatus.RUNNING,
-        now,
-      ]);
+    const rows = await CLAIM.run(em, [
+      PredictionStatus.RUNNING,
+      now,
+      now,
+      attempt,
+      now,
+      id,
+      PredictionStatus.QUEUED,
+      PredictionStatus.RUNNING,
+      now,
+    ]);
     return rows[0] ? em.map(Prediction, rows[0]) : null;
   }
 

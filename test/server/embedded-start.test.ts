@@ -79,6 +79,79 @@ async function catalog(url: string) {
   };
 }
 
+async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: unknown[] };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data as T;
+}
+
+/**
+ * A consumer's first minutes on the embedded default: sign up, run a seeded model synchronously
+ * and as a queued job (the in-process queue), both metered — the prepared statements of the
+ * prediction path (src/db/prepared-statement.ts) run against PGlite here.
+ */
+async function predictAsNewConsumer(url: string) {
+  const { register } = await gql<{ register: { accessToken: string } }>(
+    url,
+    'mutation($input: RegisterInput!) { register(input: $input) { accessToken } }',
+    {
+      input: {
+        email: `embedded-${Date.now()}@example.com`,
+        displayName: 'Embedded',
+        password: 'a long enough passphrase',
+      },
+    },
+  );
+  const token = register.accessToken;
+  const { model } = await gql<{ model: { id: string } }>(url, '{ model(slug: "affine-relu") { id } }');
+  const inputs = [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [-1, 0, 1, 2] }];
+  const { predict } = await gql<{
+    predict: { outputs: { data: number[] }[]; prediction: { status: string; cost: { amount: string } } };
+  }>(
+    url,
+    'mutation($m: ID!, $i: [TensorInput!]!) { predict(modelId: $m, inputs: $i) { outputs { data } prediction { status cost { amount } } } }',
+    { m: model.id, i: inputs },
+    token,
+  );
+  expect(predict.outputs[0].data).toEqual([0, 1, 3, 5]);
+  // Within the model's free allowance: billed, at zero.
+  expect([predict.prediction.status, Number(predict.prediction.cost.amount)]).toEqual(['SUCCEEDED', 0]);
+  const { createPrediction } = await gql<{ createPrediction: { id: string } }>(
+    url,
+    'mutation($input: CreatePredictionInput!) { createPrediction(input: $input) { id } }',
+    { input: { modelId: model.id, inputs } },
+    token,
+  );
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const { prediction } = await gql<{ prediction: { status: string; outputs: { data: number[] }[] | null } }>(
+      url,
+      'query($id: ID!) { prediction(id: $id) { status outputs { data } } }',
+      { id: createPrediction.id },
+      token,
+    );
+    if (prediction.status === 'SUCCEEDED') {
+      expect(prediction.outputs?.[0].data).toEqual([0, 1, 3, 5]);
+      break;
+    }
+    if (Date.now() > end || ['FAILED', 'CANCELED'].includes(prediction.status))
+      throw new Error(`queued prediction ended ${prediction.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const { usage } = await gql<{ usage: { requests: number; amount: { amount: string } } }>(
+    url,
+    '{ usage { requests amount { amount } } }',
+    {},
+    token,
+  );
+  expect([usage.requests, Number(usage.amount.amount)]).toEqual([2, 0]);
+}
+
 it('starts on the embedded default, seeds the demo catalog once, and keeps it across restarts', async () => {
   const first = await start();
   try {
@@ -99,6 +172,7 @@ it('starts on the embedded default, seeds the demo catalog once, and keeps it ac
     const ready = await fetch(second.url.replace('/graphql', '/health/ready'));
     expect(ready.status).toBe(200);
     process.stdout.write(`[startup] embedded default, restart: ${second.startupMs} ms\n`);
+    await predictAsNewConsumer(second.url);
   } finally {
     expect(await stop(second)).toBe(0);
   }
