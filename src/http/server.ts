@@ -10,6 +10,7 @@ import {
 import { expressMiddleware } from '@as-integrations/express5';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { refuseServerMessagesFromClient } from '../subscriptions/client-message-filter.js';
 import type { App } from '../app.js';
 import { buildContext } from '../graphql/build-context.js';
 import { buildHttpContext, formatWsResult, websocketAuth, type WsAuthExtra } from '../auth/transport-auth.js';
@@ -52,6 +53,8 @@ export async function startServer(app: App, listen: { port: number; host: string
   // WebSocket operations (apollo-server#6492), so the context is built here per operation.
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   wsServer.on('connection', (socket) => {
+    // Registered before useServer's own 'connection' listener, so it sees the socket first.
+    refuseServerMessagesFromClient(socket);
     websocketConnections.inc();
     socket.once('close', () => websocketConnections.dec());
   });
