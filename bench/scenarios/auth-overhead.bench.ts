@@ -12,8 +12,8 @@ import { load, type LoadResult } from '../support/load.js';
 /**
  * What authentication costs per request. The same tiny operation (`{ __typename }`: no resolver,
  * no SQL, so the credential check is a large share of the work) is loaded three ways in one run:
- * anonymous (the baseline), with `Authorization: Bearer <JWT>` (signature and claims checked, no
- * database), and with `X-API-Key` (SHA-256 and one indexed lookup joined to the owner; lastUsedAt
+ * anonymous (the baseline), with `Authorization: Bearer <JWT>` (signature and claims checked, and
+ * the user's row read once per USER_STATUS_CACHE_SECONDS: src/auth/user-status-cache.ts), and with `X-API-Key` (SHA-256 and one indexed lookup joined to the owner; lastUsedAt
  * writes coalesced to one a minute). Also timed in-process without HTTP: one JWT verification
  * and one API-key lookup. Rate limits are off so that only authentication differs.
  */
