@@ -14,6 +14,10 @@ import { countStatement } from './sql-counter.js';
  * (plan_cache_mode = auto), which skips planning altogether; every parameter here is a JSON
  * document or a key, for which the generic plan is the custom one.
  *
+ * Prepared statements live on a server connection: a new connection (after a restart, say) simply
+ * prepares again. Behind a transaction-pooling PgBouncer older than 1.21 they would not work;
+ * this project talks to PostgreSQL directly (or through session pooling).
+ *
  * The text is written with `?` placeholders like the rest of the code base and numbered `$1…$n`
  * once, here: it must not contain a literal `?` (the jsonb `?` operators).
  */
