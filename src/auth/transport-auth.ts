@@ -121,6 +121,27 @@ export function websocketAuth(app: App, options: { maxConnectionsPerUser: number
       return true;
     },
 
+    /**
+     * Before each new operation on a connection signed in with an access token: the account must
+     * still exist (closed or deleted: the socket closes with 4403) and its role is the current one
+     * (src/auth/user-status-cache.ts; cached per user, so usually no query). A connection lives as
+     * long as its token, and would otherwise keep subscribing with the powers it connected with.
+     * API-key connections are checked at connect and expire with their key.
+     */
+    async recheck(ctx: Ctx): Promise<boolean> {
+      const caller = ctx.extra.caller;
+      if (!caller || caller.kind !== 'user' || caller.apiKeyId) return true;
+      const users = app.services.auth.userStatus;
+      let role = users.peek(caller.userId);
+      if (role === undefined) role = await users.read(() => app.db.orm.em.fork(), caller.userId);
+      if (role === null) {
+        ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, 'This account no longer exists or has been closed');
+        return false;
+      }
+      if (role !== caller.role) ctx.extra.caller = { ...caller, role };
+      return true;
+    },
+
     /** The caller for one operation on this connection. */
     callerOf(ctx: Ctx): Caller {
       return ctx.extra.caller ?? ANONYMOUS;

@@ -93,6 +93,50 @@ describe('with the default cache lifetime (30 s)', () => {
     expect(await overWebSocket(server, token)).toEqual({ closeCode: 4403 });
   });
 
+  it('re-checks an open WebSocket on its next operation: a new role applies, a closed account is closed with 4403', async () => {
+    const admin = await f.user({ role: Role.ADMIN });
+    const token = await tokenFor(server.app, admin);
+    const client = createClient({
+      url: server.url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      // One socket for every operation below (lazy clients reconnect per operation).
+      lazy: false,
+    });
+    let closeCode: number | undefined;
+    let connections = 0;
+    client.on('connected', () => connections++);
+    client.on('closed', (e) => (closeCode = (e as { code?: number }).code));
+    /** The first error code of one operation on the shared socket, or 'OK', or 'CLOSED'. */
+    const run = (query: string) =>
+      new Promise<unknown>((resolve) => {
+        let out: unknown = 'OK';
+        client.subscribe(
+          { query },
+          {
+            next: (r) => (out = r.errors?.[0]?.extensions?.code ?? 'OK'),
+            error: () => resolve('CLOSED'),
+            complete: () => resolve(out),
+          },
+        );
+      });
+    try {
+      expect(await run(MODERATE)).toBe('NOT_FOUND'); // past the role check
+      // Demoted while connected: the next operation on the same socket runs without admin.
+      await setUserRole(em(), { email: admin.email, role: Role.CONSUMER }, server.app.services.auth.userStatus);
+      expect(await run(MODERATE)).toBe('FORBIDDEN');
+
+      await em().nativeUpdate(User, { id: admin.id }, { deletedAt: new Date() });
+      server.app.services.auth.userStatus.forget(admin.id);
+      expect(await run(ME)).toBe('CLOSED');
+      expect(closeCode).toBe(4403);
+      expect(connections).toBe(1);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it("takes the role from the database over the token's claim: a demoted admin loses admin at once (promote's invalidation)", async () => {
     const admin = await f.user({ role: Role.ADMIN });
     const headers = await authHeaders(server.app, admin); // the token says ADMIN
