@@ -94,11 +94,6 @@ export class LoadDriver {
     return n;
   }
 
-  private origin(): string {
-    const all = this.options.origins();
-    return all[this.next++ % all.length];
-  }
-
   /** One GraphQL request over HTTP, classified. A refused connection is tried on the next origin. */
   async request<T>(
     document: DocumentNode,
@@ -119,11 +114,17 @@ export class LoadDriver {
     document: DocumentNode,
     variables: Record<string, unknown>,
   ): Promise<{ outcome: Outcome; body?: GraphQLBody<T> }> {
-    const tries = Math.max(1, this.options.origins().length);
+    // Each origin at most once, from a snapshot: with the shared round-robin counter, concurrent
+    // requests advanced it between one request's tries, and a retry could land on the same
+    // refusing replica again (a draining API stops listening before its process exits) — a
+    // client-side artefact the SIGTERM fault reported as REFUSED once in CI.
+    const all = this.options.origins();
+    const start = this.next++;
+    const tries = Math.max(1, all.length);
     let outcome: Outcome = 'REFUSED';
     let detail = '';
     for (let i = 0; i < tries; i++) {
-      const origin = this.origin();
+      const origin = all[(start + i) % all.length];
       try {
         const res = await fetch(`${origin}/graphql`, {
           method: 'POST',
