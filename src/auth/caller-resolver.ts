@@ -60,9 +60,7 @@ export class CallerResolver {
       // An API key sent as a bearer token is accepted too (many HTTP clients only do Bearer).
       if (token.startsWith('aimpk_')) return this.fromApiKey(em, token);
       const claims = await this.tokens.verify(token);
-      // Cached answers are read synchronously: no fork, promise or await on the hot path.
-      let role = this.users.peek(claims.userId);
-      if (role === undefined) role = await this.users.read(em, claims.userId);
+      const role = await this.users.roleOf(em, claims.userId);
       // Refused here, before any resolver runs: a write would otherwise fail on a foreign key (500).
       if (role === null) throw unauthenticated(AuthFailure.ACCOUNT_NOT_FOUND);
       return { caller: { kind: 'user', userId: claims.userId, role }, expiresAt: claims.expiresAt };

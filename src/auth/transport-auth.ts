@@ -8,6 +8,7 @@ import { buildContext } from '../graphql/build-context.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { ANONYMOUS, type Caller } from '../shared/caller.js';
 import { AppError, ErrorCode } from '../shared/errors.js';
+import { AuthFailure, unauthenticated } from './auth.errors.js';
 
 /** WebSocket close codes this server uses (4400–4499 are the graphql-ws application range). */
 export const WS_CLOSE = {
@@ -26,6 +27,9 @@ type Ctx = WsContext<Record<string, unknown> | undefined, WsBaseExtra & Partial<
 
 /** setTimeout's ceiling (~24.8 days); credentials that live longer are not timed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What HTTP answers for a closed account's token (caller-resolver.ts), for a WebSocket's next operation. */
+const ACCOUNT_GONE = unauthenticated(AuthFailure.ACCOUNT_NOT_FOUND);
 
 /** The client address an operation came from (for anonymous callers' rate-limit buckets). */
 export function clientIpOf(context: GraphQLContext): string | undefined {
@@ -126,20 +130,19 @@ export function websocketAuth(app: App, options: { maxConnectionsPerUser: number
      * still exist (closed or deleted: the socket closes with 4403) and its role is the current one
      * (src/auth/user-status-cache.ts; cached per user, so usually no query). A connection lives as
      * long as its token, and would otherwise keep subscribing with the powers it connected with.
-     * API-key connections are checked at connect and expire with their key.
+     * API-key connections are checked at connect and expire with their key. Returns the errors that
+     * refuse the operation (the socket is closed with them), or undefined to go on.
      */
-    async recheck(ctx: Ctx): Promise<boolean> {
+    async recheck(ctx: Ctx): Promise<readonly GraphQLError[] | undefined> {
       const caller = ctx.extra.caller;
-      if (!caller || caller.kind !== 'user' || caller.apiKeyId) return true;
-      const users = app.services.auth.userStatus;
-      let role = users.peek(caller.userId);
-      if (role === undefined) role = await users.read(() => app.db.orm.em.fork(), caller.userId);
+      if (!caller || caller.kind !== 'user' || caller.apiKeyId) return undefined;
+      const role = await app.services.auth.userStatus.roleOf(() => app.db.orm.em.fork(), caller.userId);
       if (role === null) {
-        ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, 'This account no longer exists or has been closed');
-        return false;
+        ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, ACCOUNT_GONE.message);
+        return [ACCOUNT_GONE.toGraphQLError()];
       }
       if (role !== caller.role) ctx.extra.caller = { ...caller, role };
-      return true;
+      return undefined;
     },
 
     /** The caller for one operation on this connection. */

@@ -61,6 +61,15 @@ export class UserStatusCache {
   }
 
   /**
+   * The user's current role, or `null` when there is no live account: the cached answer as a plain
+   * value (no promise on the hot path), else a read (`em` is called only then).
+   */
+  roleOf(em: () => EntityManager, userId: string): Role | null | Promise<Role | null> {
+    const cached = this.peek(userId);
+    return cached === undefined ? this.read(em, userId) : cached;
+  }
+
+  /**
    * Reads the answer from the database and remembers it. Concurrent misses for one user share one
    * read; `em` (a fresh fork) is called only by the read that actually goes to the database.
    */

@@ -8,7 +8,6 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import { GraphQLError } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { refuseServerMessagesFromClient } from '../subscriptions/client-message-filter.js';
@@ -74,12 +73,8 @@ export async function startServer(app: App, listen: { port: number; host: string
     {
       schema: app.schema,
       onConnect: (ctx) => wsAuth.onConnect(ctx),
-      onSubscribe: async (ctx, id, payload) => {
-        // A closed account's socket is closed here; its operation is refused with it.
-        if (!(await wsAuth.recheck(ctx)))
-          return [new GraphQLError('This account no longer exists', { extensions: { code: 'UNAUTHENTICATED' } })];
-        return wsGuard.onSubscribe(ctx, id, payload);
-      },
+      // A closed account's socket is closed by the re-check; its operation is refused with it.
+      onSubscribe: async (ctx, id, payload) => (await wsAuth.recheck(ctx)) ?? wsGuard.onSubscribe(ctx, id, payload),
       onComplete: (ctx, id) => wsGuard.onComplete(ctx, id),
       context: (ctx) => buildContext(app, { caller: wsAuth.callerOf(ctx) }),
       // One execution per event for all subscribers with the same operation and rights

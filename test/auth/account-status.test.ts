@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'graphql-ws';
+import { createClient, type ClientOptions } from 'graphql-ws';
 import WebSocket from 'ws';
 import { setUserRole } from '../../src/auth/promote.js';
 import { Role } from '../../src/entities/enums.js';
@@ -27,14 +27,19 @@ function codeOf(res: { errors?: { extensions?: Record<string, unknown> }[] }): u
 }
 
 /** Opens a graphql-ws connection with the token and runs `me`; resolves with data or the close code. */
-function overWebSocket(server: TestServer, token: string): Promise<{ data?: unknown; closeCode?: number }> {
-  const client = createClient({
+/** A graphql-ws client signed in with `token`, never retrying (a refusal must show). */
+function wsClient(server: TestServer, token: string, options: Partial<ClientOptions> = {}) {
+  return createClient({
     url: server.url.replace('http', 'ws'),
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${token}` },
     retryAttempts: 0,
-    lazy: true,
+    ...options,
   });
+}
+
+function overWebSocket(server: TestServer, token: string): Promise<{ data?: unknown; closeCode?: number }> {
+  const client = wsClient(server, token, { lazy: true });
   return new Promise<{ data?: unknown; closeCode?: number }>((resolve) => {
     let data: unknown;
     client.subscribe(
@@ -96,11 +101,7 @@ describe('with the default cache lifetime (30 s)', () => {
   it('re-checks an open WebSocket on its next operation: a new role applies, a closed account is closed with 4403', async () => {
     const admin = await f.user({ role: Role.ADMIN });
     const token = await tokenFor(server.app, admin);
-    const client = createClient({
-      url: server.url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
+    const client = wsClient(server, token, {
       // One socket for every operation below (lazy clients reconnect per operation).
       lazy: false,
       // The 4403 below is expected; the default handler would console.error it.
