@@ -1,10 +1,22 @@
-// The inference engine: a pool of worker threads, each with its own onnxruntime sessions, fed by
-// per-version queues that batch requests dynamically. See README.md in this folder for why
-// threads (not processes), how batching decides, and what happens when a worker dies.
-import { Worker } from 'node:worker_threads';
+// The inference engine: a pool of sandboxed worker processes, each with its own onnxruntime
+// sessions, fed by per-version queues that batch requests dynamically. Every model is untrusted:
+// a run past its deadline, a warm-up past its budget or a process past its memory limit is
+// killed (SIGKILL) and replaced. See README.md in this folder for the process model, the limits
+// and how batching decides.
 import { compatibilityKey, concatBatch, splitBatch, type BatchingSettings } from './batching.js';
 import type { DeviceSpec } from './inference-devices.js';
-import { modelError, modelLoadFailed, overloaded, shuttingDown, timedOut, workerDied } from './inference.errors.js';
+import {
+  memoryLimit,
+  modelError,
+  modelLoadFailed,
+  overloaded,
+  shuttingDown,
+  timedOut,
+  workerDied,
+} from './inference.errors.js';
+import { PoolWorker, type RunningBatch, type WarmCall } from './pool-worker.js';
+import { cleanRuntimeMessage, isAllocationFailure } from './runtime-message.js';
+import { sandboxLimitsAvailable, type SandboxExit, type SandboxLimitsMode } from './sandbox-process.js';
 import type { SignatureSpec } from './tensor-validation.js';
 import type { WireTensor } from './tensor-types.js';
 import {
@@ -15,7 +27,9 @@ import {
   type Pending,
   type VersionQueue,
 } from './version-queue.js';
-import type { FromWorker, ToWorker, VersionDescriptor, WorkerInit, WorkerStats } from './worker-protocol.js';
+import type { FromWorker, VersionDescriptor, WorkerStats } from './worker-protocol.js';
+
+const MB = 2 ** 20;
 
 export type PoolOptions = {
   workers: number;
@@ -27,9 +41,9 @@ export type PoolOptions = {
   batching: BatchingSettings;
   /** Requests waiting per version before callers get OVERLOADED. */
   maxQueuePerVersion: number;
-  /** Default per-request timeout (queue + run). */
+  /** Default per-request timeout (queue + run); a run past it is killed. */
   timeoutMs: number;
-  /** V8 heap cap per worker (worker_threads `resourceLimits`); beyond it the worker is replaced. */
+  /** V8 heap cap per worker process (`--max-old-space-size`). */
   workerMaxHeapMb: number;
   /**
    * The largest request the API accepts (INFERENCE_MAX_REQUEST_BYTES). A warm-up input bigger
@@ -37,9 +51,24 @@ export type PoolOptions = {
    * would otherwise make every worker allocate a GiB when it becomes READY. Absent: no cap.
    */
   maxRequestBytes?: number;
-  /** How long a batch may overrun its timeout before its worker is retired and replaced. */
+  /** Largest outputs a run may return (INFERENCE_MAX_RESPONSE_BYTES); default 64 MiB. */
+  maxOutputBytes?: number;
+  /**
+   * How many workers one version may occupy at once (INFERENCE_MAX_WORKERS_PER_VERSION); default
+   * all but one, so a version whose runs never end cannot hold every worker.
+   */
+  maxWorkersPerVersion?: number;
+  /** Time a warm-up (load + one synthetic run) may take before its worker is killed; default 10 s. */
+  warmupBudgetMs?: number;
+  /** Memory (address space, RLIMIT_AS) a worker may add beyond its idle size; default 4096 MB. */
+  workerMaxMemoryMb?: number;
+  /** CPU seconds (RLIMIT_CPU) a worker may use; it is replaced, when idle, at 80%. Default 3600. */
+  workerMaxCpuSeconds?: number;
+  /** How OS limits are applied (INFERENCE_SANDBOX_LIMITS); default `auto`. */
+  sandboxLimits?: SandboxLimitsMode;
+  /** How long past every caller's deadline a run may go before its worker is killed; default 0. */
   watchdogGraceMs?: number;
-  /** How long close() waits for runs in flight to return before terminating workers anyway. */
+  /** How long close() lets idle workers release their sessions before killing them; default 2 s. */
   shutdownGraceMs?: number;
   logger?: PoolLogger;
 };
@@ -68,38 +97,13 @@ export type RunResult = {
   queueTimeMs: number;
 };
 
-type Slot = {
-  index: number;
-  worker: Worker;
-  device: string;
-  ready: boolean;
-  /** The batch it is running, if any: one at a time, so queues fill while workers are busy. */
-  batch?: { jobId: number; requests: Pending[]; version: PoolVersion; dispatchedAt: number; watchdog?: NodeJS.Timeout };
-  /** Versions this worker has loaded (as far as the pool knows): dispatch prefers them. */
-  loaded: Set<string>;
-  /** Out-of-band requests (warm-up, stats) waiting for the worker's answer. */
-  calls: Map<number, { resolve(m: FromWorker): void; reject(e: Error): void }>;
-  exited: boolean;
-  /** Replaced (recycled or stuck): takes no work, exits once its native run returns. */
-  retired: boolean;
-};
-
-/** Where the worker's code is: the .ts file under swc (dev, tests), the compiled .js otherwise. */
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const fromTs = import.meta.url.endsWith('.ts');
-  return fromTs
-    ? {
-        url: new URL('./inference-worker.ts', import.meta.url),
-        execArgv: ['--import', '@swc-node/register/esm-register'],
-      }
-    : { url: new URL('./inference-worker.js', import.meta.url), execArgv: [] };
-}
+/** Versions whose warm-up failed or overran, remembered so that nothing warms them again. */
+const MAX_REMEMBERED_WARMUP_FAILURES = 10_000;
 
 export class InferencePool {
-  private readonly slots: Slot[] = [];
-  /** Retired workers still finishing a native run (see retire()). */
-  private readonly retiring = new Set<Slot>();
+  private readonly slots: PoolWorker[] = [];
   private readonly queues = new Map<string, VersionQueue>();
+  private readonly warmupFailures = new Map<string, string>();
   private nextJobId = 1;
   private closing = false;
   private pumpTimer?: NodeJS.Timeout;
@@ -133,7 +137,7 @@ export class InferencePool {
   /** Starts the workers once; a failed start closes the pool and rejects every later use. */
   ensureStarted(): Promise<void> {
     if (this.closing && !this.starting) return Promise.reject(shuttingDown());
-    this.starting ??= Promise.all(Array.from({ length: this.options.workers }, (_, i) => this.spawn(i))).then(
+    this.starting ??= this.startAll().then(
       () => {
         this.started = true;
       },
@@ -145,13 +149,22 @@ export class InferencePool {
     return this.starting;
   }
 
+  private async startAll(): Promise<void> {
+    const mode = this.options.sandboxLimits ?? 'auto';
+    if (mode !== 'off' && !(await sandboxLimitsAvailable())) {
+      if (mode === 'required') throw new Error('INFERENCE_SANDBOX_LIMITS=required, but prlimit is not available');
+      this.options.logger?.warn({}, 'prlimit not found: inference workers run without OS memory and CPU limits');
+    }
+    await Promise.all(Array.from({ length: this.options.workers }, (_, i) => this.spawn(i)));
+  }
+
   get size(): number {
     return this.options.workers;
   }
 
   /** Workers up and ready, and how many times one had to be replaced. */
   health(): { started: boolean; ready: number; size: number; restarts: number; devices: string[]; queued: number } {
-    const ready = this.slots.filter((s) => s.ready && !s.exited);
+    const ready = this.slots.filter((s) => s?.ready && !s.exited);
     let queued = 0;
     for (const q of this.queues.values()) queued += q.items.length;
     return {
@@ -164,117 +177,121 @@ export class InferencePool {
     };
   }
 
-  private spawn(index: number): Promise<Slot> {
-    const entry = workerEntry();
-    const device = this.options.devices[index % this.options.devices.length];
-    const init: WorkerInit = {
+  private spawn(index: number): Promise<PoolWorker> {
+    const o = this.options;
+    const { worker, ready } = PoolWorker.start(
       index,
-      device,
-      fallbackToCpu: this.options.deviceFallback,
-      intraOpNumThreads: this.options.intraOpNumThreads,
-      cache: this.options.sessionCache,
-      warmupMaxBytes: this.options.maxRequestBytes ?? Number.POSITIVE_INFINITY,
-    };
-    const worker = new Worker(entry.url, {
-      workerData: init,
-      execArgv: entry.execArgv,
-      resourceLimits: { maxOldGenerationSizeMb: this.options.workerMaxHeapMb },
-      name: `inference-${index}`,
-    });
-    const slot: Slot = {
-      index,
-      worker,
-      device: device.label,
-      ready: false,
-      loaded: new Set(),
-      calls: new Map(),
-      exited: false,
-      retired: false,
-    };
-    this.slots[index] = slot;
-    return new Promise<Slot>((resolve, reject) => {
-      worker.on('message', (message: FromWorker) => {
-        if (message.type === 'ready') {
-          slot.ready = true;
-          slot.device = message.device;
-          if (message.fallbackReason) {
-            this.options.logger?.warn(
-              { worker: index, reason: message.fallbackReason },
-              'inference worker fell back to cpu',
-            );
-          }
-          resolve(slot);
-          this.pump();
-        } else if (message.type === 'start-failed') {
-          reject(new Error(`inference worker ${index}: ${message.message}`));
-          void worker.terminate();
-        } else this.onMessage(slot, message);
-      });
-      worker.on('error', (err) => {
-        this.options.logger?.error({ worker: index, err }, 'inference worker failed');
-        if (!slot.ready) reject(new Error(`inference worker ${index} failed to start: ${err.message}`));
-        // Duck-typed: the error may come from another realm (a Jest VM context), where instanceof fails.
-        const { code, message } = err as { code?: string; message?: string };
-        this.onExit(slot, [code, message].filter(Boolean).join(': ') || 'error');
-      });
-      worker.on('exit', (code) => {
-        if (!slot.ready) reject(new Error(`inference worker ${index} exited during start (code ${code})`));
-        this.onExit(slot, `exit code ${code}`);
-      });
+      o.devices[index % o.devices.length],
+      {
+        init: {
+          fallbackToCpu: o.deviceFallback,
+          intraOpNumThreads: o.intraOpNumThreads,
+          cache: o.sessionCache,
+          // JSON has no Infinity: the largest safe integer stands for "no cap".
+          warmupMaxBytes: o.maxRequestBytes ?? Number.MAX_SAFE_INTEGER,
+          maxOutputBytes: o.maxOutputBytes ?? 64 * MB,
+          maxFrameBytes: 2 ** 32 - 1,
+        },
+        maxHeapMb: o.workerMaxHeapMb,
+        limitsMode: o.sandboxLimits ?? 'auto',
+        limits: {
+          extraAddressSpaceBytes: (o.workerMaxMemoryMb ?? 4096) * MB,
+          cpuSeconds: o.workerMaxCpuSeconds ?? 3600,
+        },
+      },
+      {
+        onMessage: (w, message, tensors) => this.onMessage(w, message, tensors),
+        onExit: (w, exit) => this.onExit(w, exit),
+      },
+    );
+    this.slots[index] = worker;
+    return ready.then((w) => {
+      if (w.fallbackReason) {
+        o.logger?.warn({ worker: index, reason: w.fallbackReason }, 'inference worker fell back to cpu');
+      }
+      this.pump();
+      return w;
     });
   }
 
-  /** A worker is gone: fail what it was doing (retryable) and put a fresh one in its place. */
-  private onExit(slot: Slot, detail: string): void {
-    if (slot.exited) return;
-    slot.exited = true;
-    if (slot.retired) {
-      // Already failed over and replaced by retire().
-      this.retiring.delete(slot);
-      return;
-    }
-    const wasReady = slot.ready;
+  /** A worker is gone: fail what it was doing and, unless closing, put a fresh one in its place. */
+  private onExit(slot: PoolWorker, exit: SandboxExit): void {
+    const detail = exitDetail(exit);
+    const oom = isAllocationFailure(exit.stderr);
+    const cause = oom ? memoryLimit(detail, slot.loaded.size > 1) : workerDied(detail);
     slot.ready = false;
-    if (slot.batch) {
-      clearTimeout(slot.batch.watchdog);
-      for (const p of slot.batch.requests) this.settle(p, workerDied(detail));
-      slot.batch = undefined;
-    }
+    this.failJob(slot, cause);
+    for (const w of slot.warmups.splice(0)) w.reject(cause);
     for (const call of slot.calls.values()) call.reject(workerDied(detail));
     slot.calls.clear();
-    if (this.closing || !wasReady) return;
+    // One that never got ready is not replaced: its start failed, and would fail again.
+    if (this.slots[slot.index] !== slot || this.closing || !slot.wasReady) return;
     this.restarts++;
-    this.options.logger?.warn({ worker: slot.index, detail }, 'inference worker died; replacing it');
+    const entry = { worker: slot.index, detail };
+    if (exit.killedFor) this.options.logger?.warn(entry, 'inference worker killed; replacing it');
+    else this.options.logger?.error(entry, 'inference worker died; replacing it');
     this.spawn(slot.index).catch((err: Error) => {
       this.options.logger?.error({ worker: slot.index, err }, 'inference worker could not be replaced');
     });
   }
 
-  private onMessage(slot: Slot, message: FromWorker): void {
-    if (message.type === 'result' || (message.type === 'error' && slot.batch?.jobId === message.jobId)) {
-      const batch = slot.batch;
-      if (!batch || batch.jobId !== message.jobId) return;
-      clearTimeout(batch.watchdog);
-      slot.batch = undefined;
-      if (message.type === 'result') {
-        slot.loaded.add(batch.version.id);
-        this.deliver(slot, batch, message.outputs, message.inferenceTimeMs);
-      } else {
-        const err = message.stage === 'load' ? modelLoadFailed(message.message) : modelError(message.message);
-        for (const p of batch.requests) this.settle(p, err);
-      }
-      this.pump();
-      return;
-    }
-    if ('jobId' in message) {
-      const call = slot.calls.get(message.jobId);
-      if (!call) return;
-      slot.calls.delete(message.jobId);
-      call.resolve(message);
+  /** Fails the worker's batch or warm-up (callers whose deadline passed are already settled). */
+  private failJob(slot: PoolWorker, err: Error): void {
+    const job = slot.job;
+    slot.job = undefined;
+    if (!job) return;
+    if (job.kind === 'batch') {
+      clearTimeout(job.watchdog);
+      for (const p of job.requests) this.settle(p, err);
+    } else {
+      clearTimeout(job.timer);
+      job.reject(err);
     }
   }
 
-  private deliver(slot: Slot, batch: NonNullable<Slot['batch']>, outputs: WireTensor[], inferenceTimeMs: number): void {
+  private onMessage(slot: PoolWorker, message: FromWorker, tensors: WireTensor[]): void {
+    if (message.type === 'stats') {
+      const call = slot.calls.get(message.jobId);
+      slot.calls.delete(message.jobId);
+      call?.resolve(message);
+      return;
+    }
+    if (message.type !== 'result' && message.type !== 'warmed' && message.type !== 'error') return;
+    const job = slot.job;
+    if (!job || job.jobId !== message.jobId) return;
+    slot.job = undefined;
+    if (job.kind === 'warm') {
+      clearTimeout(job.timer);
+      if (message.type === 'error' && message.kind === 'memory') this.recycle(slot, 'a warm-up ran out of memory');
+      job.resolve(message);
+    } else {
+      clearTimeout(job.watchdog);
+      if (message.type === 'result') {
+        slot.loaded.add(job.versionId);
+        slot.cpuSeconds = message.cpuSeconds;
+        this.deliver(slot, job, tensors, message.inferenceTimeMs);
+      } else if (message.type === 'error') {
+        const text = cleanRuntimeMessage(message.message);
+        let err: Error;
+        if (message.kind === 'memory') {
+          // Other sessions in the process may be what filled it: then a fresh process may do.
+          err = memoryLimit(
+            text,
+            [...slot.loaded].some((id) => id !== job.versionId),
+          );
+          this.recycle(slot, 'a run ran out of memory');
+        } else err = message.stage === 'load' ? modelLoadFailed(text) : modelError(text);
+        for (const p of job.requests) this.settle(p, err);
+      }
+      const cpuLimit = this.options.workerMaxCpuSeconds ?? 3600;
+      if (!slot.retired && slot.limited && slot.cpuSeconds > 0.8 * cpuLimit) {
+        this.recycle(slot, 'it used most of its CPU time limit');
+      }
+    }
+    this.pump();
+  }
+
+  private deliver(slot: PoolWorker, batch: RunningBatch, outputs: WireTensor[], inferenceTimeMs: number): void {
     const { requests } = batch;
     const base = { device: slot.device, batchSize: requests.length, inferenceTimeMs };
     if (requests.length === 1) {
@@ -307,10 +324,12 @@ export class InferencePool {
 
   /**
    * Runs one request: `tensors` already validated against the version's signature, in its input
-   * order. Their ArrayBuffers are transferred to a worker (detached here).
+   * order. They are copied to a worker process as raw bytes.
    *
-   * @throws AppError SERVICE_UNAVAILABLE (retryable) when the queue is full, the worker dies, or
-   *   the timeout passes; BAD_USER_INPUT (reason MODEL_ERROR) when onnxruntime rejects the run.
+   * @throws AppError SERVICE_UNAVAILABLE when the queue is full, the worker dies, or the timeout
+   *   passes (retryable, except a run that itself went past it: `stage: 'running'`, final);
+   *   BAD_USER_INPUT (reason MODEL_ERROR) when onnxruntime rejects the run; reason MEMORY_LIMIT
+   *   when the run needed more memory than a worker may have.
    */
   run(version: PoolVersion, tensors: WireTensor[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
     if (this.closing) return Promise.reject(shuttingDown());
@@ -332,7 +351,7 @@ export class InferencePool {
       p.timer = setTimeout(() => {
         const i = queue.items.indexOf(p);
         if (i >= 0) queue.items.splice(i, 1);
-        this.settle(p, timedOut(timeoutMs));
+        this.settle(p, timedOut(timeoutMs, i >= 0 ? 'queued' : 'running'));
       }, timeoutMs);
       queue.items.push(p);
       this.pump();
@@ -348,21 +367,38 @@ export class InferencePool {
     return q;
   }
 
+  /** Workers a version occupies now (batches and warm-ups). */
+  private occupied(versionId: string): number {
+    let n = 0;
+    for (const s of this.slots) {
+      const job = s?.job;
+      if (job && (job.kind === 'batch' ? job.versionId : job.version.id) === versionId) n++;
+    }
+    return n;
+  }
+
   /**
-   * Hands queued work to idle workers. A version's queue is ready when its oldest request has
-   * waited maxQueueDelayMs or it holds a full batch; with a delay of 0 (the default) a request
-   * goes at once to an idle worker, and batches form from what arrives while workers are busy.
+   * Hands work to idle workers: first the warm-ups waiting for that worker, then queued
+   * requests. A version's queue is ready when its oldest request has waited maxQueueDelayMs or
+   * it holds a full batch; with a delay of 0 (the default) a request goes at once to an idle
+   * worker, and batches form from what arrives while workers are busy. A version already on
+   * maxWorkersPerVersion workers waits, whatever is idle: the rest are for other versions.
    */
   private pump(): void {
     if (this.closing) return;
     const now = performance.now();
+    const cap = this.options.maxWorkersPerVersion ?? Math.max(1, this.options.workers - 1);
     let nextAt = Infinity;
+    for (const slot of this.slots) {
+      const warm = slot?.idle ? slot.warmups.shift() : undefined;
+      if (warm) this.startWarm(slot, warm);
+    }
     for (;;) {
-      const idle = this.slots.filter((s) => s && s.ready && !s.exited && !s.batch);
+      const idle = this.slots.filter((s) => s?.idle);
       if (idle.length === 0) break;
       let chosen: VersionQueue | undefined;
       for (const q of this.queues.values()) {
-        if (q.items.length === 0) continue;
+        if (q.items.length === 0 || this.occupied(q.version.id) >= cap) continue;
         const dueAt = readyAt(q);
         if (dueAt > now) {
           nextAt = Math.min(nextAt, dueAt);
@@ -387,81 +423,134 @@ export class InferencePool {
     }
   }
 
-  private dispatch(slot: Slot, q: VersionQueue, requests: Pending[]): void {
+  private dispatch(slot: PoolWorker, q: VersionQueue, requests: Pending[]): void {
     const live = requests.filter((p) => !p.settled);
     if (live.length === 0) return;
     const tensors = live.length === 1 ? live[0].tensors : concatBatch(live.map((p) => p.tensors));
     const jobId = this.nextJobId++;
     const dispatchedAt = performance.now();
     const budget = Math.max(...live.map((p) => p.timeoutMs - (dispatchedAt - p.enqueuedAt)));
-    const batch: NonNullable<Slot['batch']> = { jobId, requests: live, version: q.version, dispatchedAt };
-    // A run that overruns every caller's timeout by the grace period is stuck (or the model is
-    // pathological): the worker is retired and replaced, so the pool does not lose capacity.
+    const batch: RunningBatch = { kind: 'batch', jobId, requests: live, versionId: q.version.id, dispatchedAt };
+    // Once every caller's deadline has passed nobody waits for the run: it is killed (a thread
+    // could only be abandoned with its core still busy; a process is gone in milliseconds).
     batch.watchdog = setTimeout(
       () => {
-        this.options.logger?.error(
+        this.options.logger?.warn(
           { worker: slot.index, version: q.version.id },
-          'inference run overran its timeout; replacing the worker',
+          "inference run passed its callers' deadline; killing its worker",
         );
-        this.retire(slot, 'the run overran its timeout');
+        slot.kill('the run passed its deadline');
       },
-      budget + (this.options.watchdogGraceMs ?? 10_000),
+      Math.max(0, budget) + (this.options.watchdogGraceMs ?? 0),
     );
-    slot.batch = batch;
-    const transfer = tensors.flatMap((t) => (t.data instanceof ArrayBuffer ? [t.data] : []));
-    this.post(slot, { type: 'run', jobId, version: descriptor(q.version), tensors }, transfer);
+    slot.job = batch;
+    slot.send({ type: 'run', jobId, version: this.descriptor(q.version) }, tensors);
   }
 
-  private post(slot: Slot, message: ToWorker, transfer: ArrayBuffer[] = []): void {
-    slot.worker.postMessage(message, transfer);
+  private startWarm(slot: PoolWorker, warm: WarmCall): void {
+    slot.job = warm;
+    warm.timer = setTimeout(() => {
+      const note = `the warm-up (load and one run on the smallest inputs) took longer than ${warm.budgetMs} ms and was stopped`;
+      this.rememberWarmupFailure(warm.version.id, note);
+      slot.job = undefined;
+      slot.kill('its warm-up passed its budget');
+      warm.resolve({ type: 'warmed', jobId: warm.jobId, warmupError: note, bytes: 0 });
+    }, warm.budgetMs);
+    slot.send({ type: 'warm', jobId: warm.jobId, version: warm.version });
   }
 
-  private call(slot: Slot, make: (jobId: number) => ToWorker): Promise<FromWorker> {
-    const jobId = this.nextJobId++;
+  private rememberWarmupFailure(versionId: string, note: string): void {
+    this.warmupFailures.delete(versionId);
+    this.warmupFailures.set(versionId, note);
+    if (this.warmupFailures.size > MAX_REMEMBERED_WARMUP_FAILURES) {
+      this.warmupFailures.delete(this.warmupFailures.keys().next().value!);
+    }
+  }
+
+  private descriptor(v: PoolVersion): VersionDescriptor {
+    return {
+      id: v.id,
+      path: v.path,
+      sizeBytes: v.sizeBytes,
+      inputs: v.inputs,
+      skipWarmup: this.warmupFailures.has(v.id) || undefined,
+    };
+  }
+
+  private warmOn(slot: PoolWorker, version: PoolVersion): Promise<FromWorker> {
     return new Promise<FromWorker>((resolve, reject) => {
-      slot.calls.set(jobId, { resolve, reject });
-      this.post(slot, make(jobId));
+      slot.warmups.push({
+        kind: 'warm',
+        jobId: this.nextJobId++,
+        version: this.descriptor(version),
+        budgetMs: this.options.warmupBudgetMs ?? 10_000,
+        resolve,
+        reject,
+      });
+      this.pump();
     });
   }
 
   /**
    * Loads and warms a version in every worker (when it becomes READY, or before a benchmark), so
-   * no request pays for the load. Resolves with the warm-up error if the synthetic run failed.
+   * no request pays for the load. One worker goes first: a warm-up that overruns its budget
+   * (INFERENCE_ADMISSION_TIMEOUT_MS) costs one worker, which is killed and replaced, and the
+   * version is not warmed again (its later loads skip the synthetic run). Resolves with the
+   * warm-up error if the synthetic run failed or overran.
    *
-   * @throws AppError (reason MODEL_LOAD_FAILED) when the model does not load.
+   * @throws AppError (reason MODEL_LOAD_FAILED) when the model does not load; reason MEMORY_LIMIT
+   *   when it does not fit in a worker.
    */
   async warm(version: PoolVersion): Promise<{ warmupError?: string }> {
+    const known = this.warmupFailures.get(version.id);
+    if (known) return { warmupError: known };
     await this.ensureStarted();
-    const slots = this.slots.filter((s) => s.ready && !s.exited);
-    const answers = await Promise.all(
-      slots.map((s) => this.call(s, (jobId) => ({ type: 'warm', jobId, version: descriptor(version) }))),
-    );
+    const slots = this.slots.filter((s) => s?.ready && !s.exited && !s.retired);
     let warmupError: string | undefined;
-    for (const [i, a] of answers.entries()) {
-      if (a.type === 'error') throw modelLoadFailed(a.message);
-      if (a.type === 'warmed') {
-        slots[i].loaded.add(version.id);
-        warmupError ??= a.warmupError;
+    const take = (a: FromWorker, slot: PoolWorker) => {
+      if (a.type === 'error') {
+        const text = cleanRuntimeMessage(a.message);
+        throw a.kind === 'memory' ? memoryLimit(text, false) : modelLoadFailed(text);
       }
-    }
+      if (a.type !== 'warmed') return;
+      if (a.warmupError) {
+        warmupError ??= a.warmupError;
+        if (!this.warmupFailures.has(version.id)) slot.loaded.add(version.id);
+      } else slot.loaded.add(version.id);
+    };
+    if (slots.length === 0) return {};
+    take(await this.warmOn(slots[0], version), slots[0]);
+    if (this.warmupFailures.has(version.id)) return { warmupError: this.warmupFailures.get(version.id) };
+    const rest = slots.slice(1);
+    const answers = await Promise.all(rest.map((s) => this.warmOn(s, version)));
+    answers.forEach((a, i) => take(a, rest[i]));
     return { warmupError };
   }
 
   /** Drops a version's sessions everywhere (deleted or replaced). */
   evict(versionId: string): void {
     for (const s of this.slots) {
-      if (s && !s.exited) {
+      if (s && s.ready && !s.exited) {
         s.loaded.delete(versionId);
-        this.post(s, { type: 'evict', versionId });
+        s.send({ type: 'evict', versionId });
       }
     }
   }
 
-  /** Each worker's cached sessions and heap, for the memory benchmark and diagnostics. */
+  /** Each worker's cached sessions, memory and process id, for benchmarks, tests and diagnostics. */
   async stats(): Promise<(WorkerStats & { index: number; device: string })[]> {
     await this.ensureStarted();
-    const slots = this.slots.filter((s) => s.ready && !s.exited);
-    const answers = await Promise.all(slots.map((s) => this.call(s, (jobId) => ({ type: 'stats', jobId }))));
+    const slots = this.slots.filter((s) => s?.ready && !s.exited);
+    const answers = await Promise.all(
+      slots.map(
+        (s) =>
+          new Promise<FromWorker>((resolve, reject) => {
+            const jobId = this.nextJobId++;
+            s.calls.set(jobId, { resolve, reject });
+            s.send({ type: 'stats', jobId });
+          }),
+      ),
+    );
     return answers.map((a, i) => {
       if (a.type !== 'stats') throw new Error('unexpected answer to stats');
       return { ...a.stats, index: slots[i].index, device: slots[i].device };
@@ -470,42 +559,26 @@ export class InferencePool {
 
   /**
    * Takes a worker out of service at once, as a crash would for its callers (an operator's
-   * "recycle", the watchdog, fault tests): its in-flight requests fail with WORKER_DIED
-   * (retryable) and a replacement starts now. The old thread is only asked to exit, and does so
-   * when its native run returns: terminating a worker_thread while an onnxruntime-node
-   * `session.run` is in flight aborts the whole process ("terminate called after throwing an
-   * instance of 'Napi::Error'", seen with onnxruntime-node 1.30), so the pool never does that.
+   * "recycle", fault tests): it is killed, its in-flight requests fail with WORKER_DIED
+   * (retryable) and a replacement starts.
    */
   retireWorker(index: number): void {
     const slot = this.slots[index];
-    if (slot && !slot.exited) this.retire(slot, 'the worker was recycled');
+    if (slot && !slot.exited) slot.kill('the worker was recycled');
   }
 
-  private retire(slot: Slot, detail: string): void {
-    if (slot.retired || slot.exited) return;
+  /** Replaces a worker that just finished its work (it is idle): it leaves, a new one starts. */
+  private recycle(slot: PoolWorker, why: string): void {
+    if (slot.retired) return;
     slot.retired = true;
-    slot.ready = false;
-    this.retiring.add(slot);
-    if (slot.batch) {
-      clearTimeout(slot.batch.watchdog);
-      for (const p of slot.batch.requests) this.settle(p, workerDied(detail));
-      slot.batch = undefined;
-    }
-    for (const call of slot.calls.values()) call.reject(workerDied(detail));
-    slot.calls.clear();
-    this.post(slot, { type: 'shutdown' });
-    if (this.closing) return;
-    this.restarts++;
-    this.options.logger?.warn({ worker: slot.index, detail }, 'inference worker retired; replacing it');
-    this.spawn(slot.index).catch((err: Error) => {
-      this.options.logger?.error({ worker: slot.index, err }, 'inference worker could not be replaced');
-    });
+    this.options.logger?.info({ worker: slot.index, why }, 'replacing inference worker');
+    void slot.stop(1000);
   }
 
   /**
    * Fails everything queued or running (SHUTTING_DOWN, retryable), then stops every worker:
-   * each is asked to exit once its native run returns (see retireWorker), and only one still
-   * running after `shutdownGraceMs` is terminated. Idempotent.
+   * busy ones are killed at once (a run that never ends must not hold a shutdown), idle ones
+   * release their sessions and exit, or are killed after `shutdownGraceMs`. Idempotent.
    */
   async close(): Promise<void> {
     if (this.closing) return;
@@ -515,31 +588,28 @@ export class InferencePool {
       for (const p of q.items) this.settle(p, shuttingDown());
       q.items = [];
     }
-    const all = [...this.slots.filter(Boolean), ...this.retiring];
     await Promise.all(
-      all.map(async (s) => {
-        if (s.batch) {
-          clearTimeout(s.batch.watchdog);
-          for (const p of s.batch.requests) this.settle(p, shuttingDown());
-        }
+      this.slots.filter(Boolean).map(async (s) => {
+        const busy = !!s.job;
+        this.failJob(s, shuttingDown());
+        for (const w of s.warmups.splice(0)) w.reject(shuttingDown());
         for (const c of s.calls.values()) c.reject(shuttingDown());
+        s.calls.clear();
         if (s.exited) return;
-        const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
-        this.post(s, { type: 'shutdown' });
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => {
-          timer = setTimeout(() => resolve('late'), this.options.shutdownGraceMs ?? 10_000);
-        });
-        if ((await Promise.race([exited, late])) === 'late') await s.worker.terminate();
-        clearTimeout(timer);
+        if (busy || !s.ready) s.kill('the pool is closing');
+        await s.stop(this.options.shutdownGraceMs ?? 2000);
       }),
     );
   }
 }
 
-const descriptor = (v: PoolVersion): VersionDescriptor => ({
-  id: v.id,
-  path: v.path,
-  sizeBytes: v.sizeBytes,
-  inputs: v.inputs,
-});
+// How a worker ended, in a few words: how it was stopped, and the line of its stderr that says
+// why (V8's or the C++ runtime's fatal message) — not its stack trace, which names server paths.
+function exitDetail(exit: SandboxExit): string {
+  const how = exit.killedFor ?? (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`);
+  if (exit.killedFor) return how;
+  const line = exit.stderr.split('\n').find((l) => FATAL_LINE.test(l));
+  return line ? `${how}: ${cleanRuntimeMessage(line, { maxChars: 200 })}` : how;
+}
+
+const FATAL_LINE = /FATAL ERROR|out of memory|terminate called|bad_alloc|Segmentation fault|Aborted/i;

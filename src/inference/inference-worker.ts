@@ -1,29 +1,36 @@
-// One inference worker thread: its own onnxruntime sessions (an LRU by count and bytes), one
-// execution provider, answering the pool's messages. It knows nothing of users, GraphQL or money.
-import { statSync } from 'node:fs';
+// One inference worker process (a sandbox, see sandbox-process.ts): its own onnxruntime sessions
+// (an LRU by count and measured memory), one execution provider, answering the pool's frames. It
+// knows nothing of users, GraphQL or money. onnxruntime-node creates sessions and runs them
+// synchronously on this thread, so the process does one thing at a time and the pool, not this
+// process, keeps time: a run past its deadline is ended by SIGKILL from outside.
 import { getHeapStatistics } from 'node:v8';
-import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import type { Frame } from './ipc-frames.js';
 import { CPU_DEVICE, executionProvidersFor, type DeviceSpec } from './inference-devices.js';
 import { PROBE_INPUT, PROBE_MODEL_B64 } from './provider-probe-model.js';
+import { cleanRuntimeMessage, isAllocationFailure } from './runtime-message.js';
+import { connectToParent, initArgument, processUsage } from './sandbox-child.js';
 import { SizedLru } from './sized-lru.js';
 import { typedView } from './tensor-codec.js';
-import { BYTES_PER_ELEMENT, elementCount, isDType, type WireTensor } from './tensor-types.js';
-import type { FromWorker, ToWorker, VersionDescriptor, WorkerInit } from './worker-protocol.js';
+import { BYTES_PER_ELEMENT, elementCount, isDType, tensorBytes, type WireTensor } from './tensor-types.js';
+import type { FailureKind, FromWorker, ToWorker, VersionDescriptor, WorkerInit } from './worker-protocol.js';
 
-const port = parentPort!;
-const init = workerData as WorkerInit;
-const send = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+const init = initArgument<WorkerInit>();
+// `channel` is opened at the end of this module, once everything it may call exists.
+const send = (message: FromWorker, tensors: readonly WireTensor[] = []) => channel.send(message, tensors);
 
 let device: DeviceSpec = init.device;
 const releases = new Set<Promise<void>>();
-const sessions = new SizedLru<ort.InferenceSession>(init.cache, (_key, session) => {
+const sessions = new SizedLru<ort.InferenceSession>(init.cache, (key, session) => {
+  measured.delete(key);
   // A worker runs one batch at a time and evicts only while loading, so no run uses it now.
   const released = session.release().catch(() => undefined);
   releases.add(released);
   void released.finally(() => releases.delete(released));
 });
 const loading = new Map<string, Promise<ort.InferenceSession>>();
+/** Each cached session's measured bytes (what the LRU counts), for the warm-up answer. */
+const measured = new Map<string, number>();
 
 function sessionOptions(): ort.InferenceSession.SessionOptions {
   return {
@@ -98,42 +105,52 @@ function syntheticInputs(version: VersionDescriptor): Record<string, ort.Tensor>
  * warm-up that fails is not a load failure: a model may accept only certain sizes (the `throws`
  * test model takes exactly six elements), and real inputs will say so themselves.
  */
-async function load(version: VersionDescriptor): Promise<{ session: ort.InferenceSession; warmupError?: string }> {
+async function load(
+  version: VersionDescriptor,
+): Promise<{ session: ort.InferenceSession; warmupError?: string; bytes: number }> {
   const cached = sessions.get(version.id);
-  if (cached) return { session: cached };
+  if (cached) return { session: cached, bytes: measured.get(version.id) ?? version.sizeBytes };
   let pending = loading.get(version.id);
   let warmupError: string | undefined;
   if (!pending) {
     pending = (async () => {
+      // What the session costs is measured, not guessed from the file: constant folding or a
+      // sparse initializer can turn a 200-byte file into a gigabyte.
+      const before = process.memoryUsage.rss();
       const session = await ort.InferenceSession.create(version.path, sessionOptions());
-      try {
-        await session.run(syntheticInputs(version));
-      } catch (err) {
-        warmupError = firstLine(err);
+      if (!version.skipWarmup) {
+        try {
+          await session.run(syntheticInputs(version));
+        } catch (err) {
+          if (isAllocationFailure(errorText(err))) throw err;
+          warmupError = clean(err);
+        }
       }
-      const bytes = version.sizeBytes > 0 ? version.sizeBytes : statSync(version.path).size;
+      const bytes = Math.max(process.memoryUsage.rss() - before, version.sizeBytes);
       sessions.set(version.id, session, bytes);
+      measured.set(version.id, bytes);
       return session;
     })().finally(() => loading.delete(version.id));
     loading.set(version.id, pending);
   }
-  return { session: await pending, warmupError };
+  const session = await pending;
+  return { session, warmupError, bytes: measured.get(version.id) ?? version.sizeBytes };
 }
 
 let inFlight = 0;
 let shuttingDown = false;
 
-// Exiting (like terminate()) while a native run is in flight aborts the process, so the thread
-// exits only when nothing is running; sessions are released first.
+// Asked to leave (the pool is closing, or replacing an idle worker): sessions are released first.
+// A worker that is busy is not asked: the pool kills it.
 async function exitWhenIdle(): Promise<void> {
   if (!shuttingDown || inFlight > 0) return;
   sessions.clear();
   await Promise.allSettled([...releases]);
-  port.close();
   process.exit(0);
 }
 
-async function handle(message: ToWorker): Promise<void> {
+async function handle({ header, tensors }: Frame): Promise<void> {
+  const message = header as ToWorker;
   if (message.type === 'shutdown') {
     shuttingDown = true;
     return exitWhenIdle();
@@ -141,44 +158,50 @@ async function handle(message: ToWorker): Promise<void> {
   if (shuttingDown) return;
   inFlight++;
   try {
-    await handleWork(message);
+    await handleWork(message, tensors);
   } finally {
     inFlight--;
     await exitWhenIdle();
   }
 }
 
-async function handleWork(message: Exclude<ToWorker, { type: 'shutdown' }>): Promise<void> {
+async function handleWork(message: Exclude<ToWorker, { type: 'shutdown' }>, tensors: WireTensor[]): Promise<void> {
   switch (message.type) {
     case 'run': {
       let session: ort.InferenceSession;
       try {
         session = (await load(message.version)).session;
       } catch (err) {
-        send({ type: 'error', jobId: message.jobId, stage: 'load', message: firstLine(err) });
+        send(failure(message.jobId, 'load', err, message.version.path));
         return;
       }
       try {
         const feeds: Record<string, ort.Tensor> = {};
-        for (const t of message.tensors) feeds[t.name] = toOrtTensor(t);
+        for (const t of tensors) feeds[t.name] = toOrtTensor(t);
         const started = performance.now();
         const results = await session.run(feeds);
         const inferenceTimeMs = performance.now() - started;
         const outputs = session.outputNames.map((name) => fromOrtTensor(name, results[name]));
         for (const r of Object.values(results)) r.dispose();
-        const transfer = outputs.flatMap((o) => (o.data instanceof ArrayBuffer ? [o.data] : []));
-        send({ type: 'result', jobId: message.jobId, outputs, inferenceTimeMs }, transfer);
+        const bytes = outputs.reduce((n, o) => n + tensorBytes(o), 0);
+        if (bytes > init.maxOutputBytes) {
+          const text = `its outputs are ${bytes} bytes, more than the ${init.maxOutputBytes} a prediction may return`;
+          send({ type: 'error', jobId: message.jobId, stage: 'run', kind: 'model', message: text });
+          return;
+        }
+        const cpuSeconds = processUsage().cpuSeconds;
+        send({ type: 'result', jobId: message.jobId, inferenceTimeMs, cpuSeconds }, outputs);
       } catch (err) {
-        send({ type: 'error', jobId: message.jobId, stage: 'run', message: firstLine(err) });
+        send(failure(message.jobId, 'run', err, message.version.path));
       }
       return;
     }
     case 'warm': {
       try {
-        const { warmupError } = await load(message.version);
-        send({ type: 'warmed', jobId: message.jobId, warmupError });
+        const { warmupError, bytes } = await load(message.version);
+        send({ type: 'warmed', jobId: message.jobId, warmupError, bytes });
       } catch (err) {
-        send({ type: 'error', jobId: message.jobId, stage: 'load', message: firstLine(err) });
+        send(failure(message.jobId, 'load', err, message.version.path));
       }
       return;
     }
@@ -187,14 +210,18 @@ async function handleWork(message: Exclude<ToWorker, { type: 'shutdown' }>): Pro
       return;
     case 'stats': {
       const heap = getHeapStatistics();
+      const usage = processUsage();
       send({
         type: 'stats',
         jobId: message.jobId,
         stats: {
+          pid: process.pid,
           sessions: sessions.keys(),
           cacheBytes: sessions.bytes,
           heapUsedBytes: heap.used_heap_size,
           externalBytes: heap.external_memory,
+          rssBytes: usage.rssBytes,
+          vmBytes: usage.vmBytes,
         },
       });
       return;
@@ -202,15 +229,13 @@ async function handleWork(message: Exclude<ToWorker, { type: 'shutdown' }>): Pro
   }
 }
 
-// onnxruntime's messages carry "/onnxruntime_src/…/file.cc:123 <C++ signature> " (at the start, or
-// after "Status Message: "), which means nothing to a client; keep the rest of the first line.
-function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text
-    .split('\n', 1)[0]
-    .replace(/\/onnxruntime_src\/\S+:\d+ .*?\) /g, '')
-    .trim()
-    .slice(0, 500);
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 8192);
+const clean = (err: unknown, path?: string) =>
+  cleanRuntimeMessage(err, { replace: path ? [[path, 'the model file']] : [] });
+
+function failure(jobId: number, stage: 'load' | 'run', err: unknown, path: string): FromWorker {
+  const kind: FailureKind = isAllocationFailure(errorText(err)) ? 'memory' : 'model';
+  return { type: 'error', jobId, stage, kind, message: clean(err, path) };
 }
 
 async function start(): Promise<void> {
@@ -219,9 +244,9 @@ async function start(): Promise<void> {
   ort.env.logLevel = 'fatal';
   try {
     await probeDevice();
-    send({ type: 'ready', device: device.label });
+    send({ type: 'ready', device: device.label, usage: processUsage() });
   } catch (err) {
-    const reason = `${device.label} could not start: ${firstLine(err)}`;
+    const reason = `${device.label} could not start: ${clean(err)}`;
     if (!init.fallbackToCpu || device.kind === 'cpu') {
       send({ type: 'start-failed', message: reason });
       return;
@@ -229,13 +254,19 @@ async function start(): Promise<void> {
     device = CPU_DEVICE;
     try {
       await probeDevice();
-      send({ type: 'ready', device: device.label, fallbackReason: reason });
+      send({ type: 'ready', device: device.label, fallbackReason: reason, usage: processUsage() });
     } catch (cpuErr) {
-      send({ type: 'start-failed', message: `${reason}; cpu fallback failed too: ${firstLine(cpuErr)}` });
+      send({ type: 'start-failed', message: `${reason}; cpu fallback failed too: ${clean(cpuErr)}` });
       return;
     }
   }
-  port.on('message', (message: ToWorker) => void handle(message));
 }
 
-void start();
+// Frames that arrive while the device is probed wait: the pool sends work only after `ready`.
+const early: Frame[] = [];
+let started = false;
+const channel = connectToParent(init.maxFrameBytes, (frame) => (started ? void handle(frame) : early.push(frame)));
+void start().then(() => {
+  started = true;
+  for (const frame of early.splice(0)) void handle(frame);
+});

@@ -40,7 +40,8 @@ export const INFERENCE_ENV = {
   INFERENCE_MAX_QUEUE: int(1, 1_000_000).default(256),
   INFERENCE_TIMEOUT_MS: int(1, 3_600_000).default(30_000),
   INFERENCE_MAX_REQUEST_BYTES: int(1, 2 ** 31 - 1).default(16 * 2 ** 20),
-  INFERENCE_WORKER_MAX_HEAP_MB: int(16, 65_536).default(512),
+  // At least 64: under the development TypeScript loader its module-loading thread shares the cap.
+  INFERENCE_WORKER_MAX_HEAP_MB: int(64, 65_536).default(512),
   /** `eager`: workers start with the process (a bad device fails the start); `lazy`: on first use. */
   INFERENCE_START: z.enum(['eager', 'lazy']).default('eager'),
 };

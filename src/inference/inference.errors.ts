@@ -8,8 +8,13 @@ export const InferenceFailure = {
   OVERLOADED: 'OVERLOADED',
   /** The worker running the request died (out of memory, fatal error, killed by the watchdog). */
   WORKER_DIED: 'WORKER_DIED',
-  /** No answer within the request's timeout. */
+  /**
+   * No answer within the request's timeout: retryable while it waited in the queue; final once
+   * the model itself ran past it (the worker is then killed: the same inputs would do it again).
+   */
   TIMEOUT: 'TIMEOUT',
+  /** The run or load needed more memory than an inference process may have (the process is replaced). */
+  MEMORY_LIMIT: 'MEMORY_LIMIT',
   /** The pool is closing or closed. */
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** onnxruntime rejected the run (the model itself failed on these inputs). */
@@ -35,8 +40,26 @@ export const workerDied = (detail: string) =>
     `the inference worker stopped while running this request (${detail}); retry`,
   );
 
-export const timedOut = (timeoutMs: number) =>
-  unavailable(InferenceFailure.TIMEOUT, `inference did not finish within ${timeoutMs} ms`, { timeoutMs });
+export const timedOut = (timeoutMs: number, stage: 'queued' | 'running' = 'queued') =>
+  stage === 'queued'
+    ? unavailable(InferenceFailure.TIMEOUT, `inference did not finish within ${timeoutMs} ms`, { timeoutMs, stage })
+    : new AppError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        `the model ran longer than the ${timeoutMs} ms deadline on these inputs and was stopped; the same inputs would run as long again`,
+        { reason: InferenceFailure.TIMEOUT, retryable: false, timeoutMs, stage },
+      );
+
+/**
+ * The model's load or run needed more memory than its process may have. Final when the process
+ * held nothing else (the model alone is too big); retryable when other sessions shared it (a
+ * fresh process, which replaces it now, may have room).
+ */
+export const memoryLimit = (detail: string, retryable: boolean) =>
+  new AppError(
+    retryable ? ErrorCode.SERVICE_UNAVAILABLE : ErrorCode.BAD_USER_INPUT,
+    `the model needed more memory than an inference process may use: ${detail}`,
+    { reason: InferenceFailure.MEMORY_LIMIT, retryable },
+  );
 
 export const shuttingDown = () => unavailable(InferenceFailure.SHUTTING_DOWN, 'the inference engine is shutting down');
 

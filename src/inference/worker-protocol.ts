@@ -1,8 +1,8 @@
-// Messages between the pool (API thread) and its inference workers. Tensor payloads are
-// ArrayBuffers listed in postMessage's transfer list: moved, not copied, never JSON.
+// Messages between the pool (API process) and its inference processes, as frame headers
+// (ipc-frames.ts); the tensors of a run and of its result travel beside them as raw bytes.
 import type { DeviceSpec } from './inference-devices.js';
+import type { SandboxUsage } from './sandbox-process.js';
 import type { SignatureSpec } from './tensor-validation.js';
-import type { WireTensor } from './tensor-types.js';
 
 /** What a worker needs to open and run one model version. */
 export type VersionDescriptor = {
@@ -10,9 +10,11 @@ export type VersionDescriptor = {
   id: string;
   /** A local path onnxruntime can open. */
   path: string;
-  /** File size, the session cache's size estimate (weights dominate a session's memory). */
+  /** File size: the session's size when its measured memory is smaller (weights dominate). */
   sizeBytes: number;
   inputs: readonly SignatureSpec[];
+  /** Load without the synthetic warm-up run (it failed or overran before: not tried again). */
+  skipWarmup?: boolean;
 };
 
 export type WorkerInit = {
@@ -24,22 +26,40 @@ export type WorkerInit = {
   cache: { maxEntries: number; maxBytes: number };
   /** Synthetic warm-up inputs larger than this in total are not built (see PoolOptions.maxRequestBytes). */
   warmupMaxBytes: number;
+  /** A run whose outputs are larger than this fails (MODEL_ERROR) instead of crossing the pipe. */
+  maxOutputBytes: number;
+  /** Largest frame the worker accepts from the pool. */
+  maxFrameBytes: number;
 };
 
 export type ToWorker =
-  | { type: 'run'; jobId: number; version: VersionDescriptor; tensors: WireTensor[] }
+  /** Sent with the batch's tensors, in the version's input order. */
+  | { type: 'run'; jobId: number; version: VersionDescriptor }
   | { type: 'warm'; jobId: number; version: VersionDescriptor }
   | { type: 'evict'; versionId: string }
   | { type: 'stats'; jobId: number }
-  /** Finish what is running, release the sessions, exit. */
+  /** Release the sessions and exit. */
   | { type: 'shutdown' };
 
-export type WorkerStats = { sessions: string[]; cacheBytes: number; heapUsedBytes: number; externalBytes: number };
+export type WorkerStats = {
+  pid: number;
+  sessions: string[];
+  /** The sessions' measured memory (RSS growth while loading and warming each, at least its file). */
+  cacheBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+  rssBytes: number;
+  vmBytes: number;
+};
+
+/** Why a run or load failed: the model on these inputs, or memory (the process is then replaced). */
+export type FailureKind = 'model' | 'memory';
 
 export type FromWorker =
-  | { type: 'ready'; device: string; fallbackReason?: string }
+  | { type: 'ready'; device: string; fallbackReason?: string; usage: SandboxUsage }
   | { type: 'start-failed'; message: string }
-  | { type: 'result'; jobId: number; outputs: WireTensor[]; inferenceTimeMs: number }
-  | { type: 'warmed'; jobId: number; warmupError?: string }
-  | { type: 'error'; jobId: number; stage: 'load' | 'run'; message: string }
+  /** Sent with the outputs' tensors. */
+  | { type: 'result'; jobId: number; inferenceTimeMs: number; cpuSeconds: number }
+  | { type: 'warmed'; jobId: number; warmupError?: string; bytes: number }
+  | { type: 'error'; jobId: number; stage: 'load' | 'run'; kind: FailureKind; message: string }
   | { type: 'stats'; jobId: number; stats: WorkerStats };

@@ -213,12 +213,12 @@ describe('faults and limits', () => {
     }
   });
 
-  it('replaces a worker that runs out of heap; its request fails as retryable, the next one runs', async () => {
-    const pool = await startTestPool({ workerMaxHeapMb: 16 });
+  it('replaces a worker that runs out of heap; its request fails with MEMORY_LIMIT, the next one runs', async () => {
+    const pool = await startTestPool({ workerMaxHeapMb: 64 });
     try {
       const v = await poolVersion('all-dtypes');
-      // String tensors live on the worker's V8 heap: 48 strings of 1 MiB do not fit in 16 MB.
-      const n = 48;
+      // String tensors live on the worker's V8 heap: 96 strings of 1 MiB do not fit in 64 MB.
+      const n = 96;
       const big = 'x'.repeat(2 ** 20);
       const inputs = v.inputs.map((s): TensorInputLike => {
         const data =
@@ -228,11 +228,12 @@ describe('faults and limits', () => {
         return { name: s.name, dtype: s.dtype, shape: [n], data };
       });
       const { tensors } = validateAndDecodeInputs(inputs, v.inputs, { maxRequestBytes: 2 ** 30 });
-      const err = await expectAppError(pool.run(v, tensors), 'SERVICE_UNAVAILABLE', {
-        reason: 'WORKER_DIED',
-        retryable: true,
+      // The same request would exhaust a fresh worker too: final, not retryable.
+      const err = await expectAppError(pool.run(v, tensors), 'BAD_USER_INPUT', {
+        reason: 'MEMORY_LIMIT',
+        retryable: false,
       });
-      expect(err.message).toMatch(/ERR_WORKER_OUT_OF_MEMORY/);
+      expect(err.message).toMatch(/heap out of memory/);
       const after = await predictJson(pool, await poolVersion('elementwise'), [
         { name: 'x', dtype: 'float32', shape: [1, 4], data: [0, 0, 0, 0] },
       ]);
