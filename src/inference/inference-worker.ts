@@ -3,16 +3,17 @@
 // knows nothing of users, GraphQL or money. onnxruntime-node creates sessions and runs them
 // synchronously on this thread, so the process does one thing at a time and the pool, not this
 // process, keeps time: a run past its deadline is ended by SIGKILL from outside.
+import { dirname } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import * as ort from 'onnxruntime-node';
 import type { Frame } from './ipc-frames.js';
-import { CPU_DEVICE, executionProvidersFor, type DeviceSpec } from './inference-devices.js';
+import { CPU_DEVICE, type DeviceSpec } from './inference-devices.js';
+import { fromOrtTensor, ortSessionOptions, syntheticInputs, toOrtTensor } from './ort-session.js';
 import { PROBE_INPUT, PROBE_MODEL_B64 } from './provider-probe-model.js';
 import { cleanRuntimeMessage, isAllocationFailure } from './runtime-message.js';
 import { connectToParent, initArgument, processUsage } from './sandbox-child.js';
 import { SizedLru } from './sized-lru.js';
-import { typedView } from './tensor-codec.js';
-import { BYTES_PER_ELEMENT, elementCount, isDType, tensorBytes, type WireTensor } from './tensor-types.js';
+import { elementCount, tensorBytes, type WireTensor } from './tensor-types.js';
 import type { FailureKind, FromWorker, ToWorker, VersionDescriptor, WorkerInit } from './worker-protocol.js';
 
 const init = initArgument<WorkerInit>();
@@ -32,20 +33,7 @@ const loading = new Map<string, Promise<ort.InferenceSession>>();
 /** Each cached session's measured bytes (what the LRU counts), for the warm-up answer. */
 const measured = new Map<string, number>();
 
-function sessionOptions(): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: executionProvidersFor(device),
-    // The pool runs one worker per core by default, so each session keeps to its share of the
-    // cores: workers × intraOpNumThreads ≈ cores, no oversubscription.
-    intraOpNumThreads: init.intraOpNumThreads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    // Fatal only: a failing run's message goes back to the caller (and into the prediction's
-    // errorMessage); onnxruntime printing it to stderr as well would only add noise.
-    logSeverityLevel: 4,
-  };
-}
+const sessionOptions = () => ortSessionOptions(device, init.intraOpNumThreads);
 
 /** Checks at start that the device's provider works, by running a tiny model on it. */
 async function probeDevice(): Promise<void> {
@@ -56,47 +44,6 @@ async function probeDevice(): Promise<void> {
   } finally {
     await session.release();
   }
-}
-
-function toOrtTensor(t: WireTensor): ort.Tensor {
-  if (Array.isArray(t.data)) return new ort.Tensor('string', t.data, t.dims);
-  // typedView is exact for every numeric dtype; bool goes in as a Uint8Array, which is what
-  // onnxruntime-node expects for 'bool'.
-  return new ort.Tensor(t.dtype as 'float32', typedView(t.dtype as 'float32', t.data) as Float32Array, t.dims);
-}
-
-function fromOrtTensor(name: string, tensor: ort.Tensor): WireTensor {
-  const dtype = tensor.type;
-  if (!isDType(dtype)) throw new Error(`output "${name}" has dtype ${dtype}, which the marketplace cannot return`);
-  const dims = [...tensor.dims];
-  if (dtype === 'string') return { name, dtype, dims, data: [...(tensor.data as string[])] };
-  // Copy into an ArrayBuffer of our own: onnxruntime's output memory is not ours to transfer.
-  const view = tensor.data as Uint8Array;
-  const bytes = new Uint8Array(view.buffer, view.byteOffset, elementCount(dims) * BYTES_PER_ELEMENT[dtype]);
-  return { name, dtype, dims, data: bytes.slice().buffer };
-}
-
-/** A zero (or empty-string) input of the declared shape, symbolic and unknown dims set to 1. */
-function syntheticInputs(version: VersionDescriptor): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  let bytes = 0;
-  for (const spec of version.inputs) {
-    const dims = spec.shape.map((d) => (/^\d+$/.test(d) ? Number(d) : 1));
-    const n = elementCount(dims);
-    const dtype = spec.dtype;
-    if (!isDType(dtype)) continue;
-    // Strings count a byte each: an empty string still costs its slot.
-    bytes += n * (dtype === 'string' ? 1 : BYTES_PER_ELEMENT[dtype]);
-    if (!(bytes <= init.warmupMaxBytes)) {
-      throw new Error(`warm-up skipped: the declared inputs need ${bytes} bytes, more than any request may send`);
-    }
-    if (dtype === 'string') feeds[spec.name] = new ort.Tensor('string', new Array<string>(n).fill(''), dims);
-    else {
-      const data = new ArrayBuffer(n * BYTES_PER_ELEMENT[dtype]);
-      feeds[spec.name] = toOrtTensor({ name: spec.name, dtype, dims, data });
-    }
-  }
-  return feeds;
 }
 
 /**
@@ -120,7 +67,7 @@ async function load(
       const session = await ort.InferenceSession.create(version.path, sessionOptions());
       if (!version.skipWarmup) {
         try {
-          await session.run(syntheticInputs(version));
+          await session.run(syntheticInputs(version.inputs, init.warmupMaxBytes));
         } catch (err) {
           if (isAllocationFailure(errorText(err))) throw err;
           warmupError = clean(err);
@@ -231,7 +178,14 @@ async function handleWork(message: Exclude<ToWorker, { type: 'shutdown' }>, tens
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 8192);
 const clean = (err: unknown, path?: string) =>
-  cleanRuntimeMessage(err, { replace: path ? [[path, 'the model file']] : [] });
+  cleanRuntimeMessage(err, {
+    replace: path
+      ? [
+          [path, 'the model file'],
+          [dirname(path), "the model's folder"],
+        ]
+      : [],
+  });
 
 function failure(jobId: number, stage: 'load' | 'run', err: unknown, path: string): FromWorker {
   const kind: FailureKind = isAllocationFailure(errorText(err)) ? 'memory' : 'model';

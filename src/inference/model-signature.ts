@@ -3,6 +3,7 @@
 // is rejected at upload with a reason the publisher can act on.
 import { open } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
+import { cleanRuntimeMessage, RUNTIME_MESSAGE_SCAN_CHARS, type CleanOptions } from './runtime-message.js';
 
 /** One input or output: dims are "16" for fixed sizes, the name for symbolic ones, "?" if unknown. */
 export type TensorSpec = { name: string; dtype: string; shape: string[] };
@@ -18,6 +19,10 @@ export const InvalidModelCode = {
   UNSUPPORTED_OPERATOR: 'UNSUPPORTED_OPERATOR',
   INVALID_GRAPH: 'INVALID_GRAPH',
   UNSUPPORTED_IO: 'UNSUPPORTED_IO',
+  /** Loading it and running it once on its smallest inputs took more time or memory than allowed. */
+  MODEL_TOO_EXPENSIVE: 'MODEL_TOO_EXPENSIVE',
+  /** The runtime process died loading it (a native crash). */
+  RUNTIME_CRASH: 'RUNTIME_CRASH',
   UNKNOWN: 'UNKNOWN',
 } as const;
 export type InvalidModelCode = (typeof InvalidModelCode)[keyof typeof InvalidModelCode];
@@ -60,13 +65,18 @@ export async function readModelSignature(source: string | Uint8Array): Promise<M
     throw classifyLoadError(detail, head);
   }
   try {
-    return {
-      inputs: session.inputMetadata.map((m) => toTensorSpec(m, 'input')),
-      outputs: session.outputMetadata.map((m) => toTensorSpec(m, 'output')),
-    };
+    return signatureOf(session);
   } finally {
     await session.release();
   }
+}
+
+/** @throws InvalidModelError when an input or output is not a tensor. */
+export function signatureOf(session: InferenceSession): ModelSignature {
+  return {
+    inputs: session.inputMetadata.map((m) => toTensorSpec(m, 'input')),
+    outputs: session.outputMetadata.map((m) => toTensorSpec(m, 'output')),
+  };
 }
 
 function toTensorSpec(meta: InferenceSession.ValueMetadata, kind: 'input' | 'output'): TensorSpec {
@@ -86,7 +96,7 @@ const HEAD_BYTES = 16;
 
 // Only read on failure, and only the first bytes: the file may be gigabytes. A missing or
 // unreadable file is not an invalid model, so that error is thrown as it is.
-async function readHead(path: string): Promise<Uint8Array> {
+export async function readHead(path: string): Promise<Uint8Array> {
   const file = await open(path, 'r');
   try {
     const buf = new Uint8Array(HEAD_BYTES);
@@ -102,8 +112,18 @@ async function readHead(path: string): Promise<Uint8Array> {
  * so this matches on phrases seen from onnxruntime 1.30; anything unmatched is UNKNOWN, with the
  * original message as the reason's tail so the publisher still sees something specific.
  */
-export function classifyLoadError(detail: string, head: Uint8Array): InvalidModelError {
-  const err = (code: InvalidModelCode, reason: string) => new InvalidModelError(code, reason, detail);
+export function classifyLoadError(
+  fullDetail: string,
+  head: Uint8Array,
+  /** Server paths to replace in what is kept (before long words are shortened, so none leaks). */
+  replace: CleanOptions['replace'] = [],
+): InvalidModelError {
+  // The text may be the model's own (a 60,000-character path): everything below reads a bounded
+  // prefix, and what is kept is cleaned in linear time (runtime-message.ts).
+  const detail = fullDetail.slice(0, RUNTIME_MESSAGE_SCAN_CHARS);
+  const err = (code: InvalidModelCode, reason: string) =>
+    new InvalidModelError(code, reason, cleanRuntimeMessage(detail, { firstLineOnly: false, maxChars: 2000, replace }));
+  const clean = (text: string) => cleanRuntimeMessage(text, { replace });
 
   if (head.length === 0 || /data pointer is null|model data is empty/i.test(detail)) {
     return err(InvalidModelCode.NOT_ONNX, 'not an ONNX file: the file is empty');
@@ -115,7 +135,7 @@ export function classifyLoadError(detail: string, head: Uint8Array): InvalidMode
     if (looksLikeOnnxHeader(head)) {
       return err(
         InvalidModelCode.CORRUPT,
-        'corrupt or truncated ONNX file: it starts like one but does not parse; upload it again',
+        'corrupt or truncated ONNX file: it starts like one but does not parse (or nests subgraphs deeper than the runtime reads); upload it again',
       );
     }
     return err(InvalidModelCode.NOT_ONNX, 'not an ONNX file: it is not an ONNX protobuf (ModelProto)');
@@ -148,12 +168,12 @@ export function classifyLoadError(detail: string, head: Uint8Array): InvalidMode
     );
   }
   if (/is not a registered function\/op|Could not find an implementation/i.test(detail)) {
-    return err(InvalidModelCode.UNSUPPORTED_OPERATOR, `unsupported operator: ${firstLine(detail)}`);
+    return err(InvalidModelCode.UNSUPPORTED_OPERATOR, `unsupported operator: ${clean(detail)}`);
   }
   if (/invalid model|Type Error|ShapeInferenceError|does not exist in the graph|Node input/i.test(detail)) {
-    return err(InvalidModelCode.INVALID_GRAPH, `invalid graph: ${stripSourceLocation(firstLine(detail))}`);
+    return err(InvalidModelCode.INVALID_GRAPH, `invalid graph: ${clean(detail)}`);
   }
-  return err(InvalidModelCode.UNKNOWN, `the model does not load: ${stripSourceLocation(firstLine(detail))}`);
+  return err(InvalidModelCode.UNKNOWN, `the model does not load: ${clean(detail)}`);
 }
 
 // A ModelProto almost always begins with field 1, ir_version (tag byte 0x08), then a small
@@ -172,14 +192,4 @@ function recognizeOtherFormat(head: Uint8Array): string | undefined {
   if (ascii(4, 8) === 'TFL3') return 'a TensorFlow Lite model';
   if (head.length >= 9 && head[8] === 0x7b /* { */ && head[6] === 0 && head[7] === 0) return 'a safetensors file';
   return undefined;
-}
-
-function firstLine(text: string): string {
-  return text.split('\n', 1)[0].trim();
-}
-
-// onnxruntime prefixes messages with "/onnxruntime_src/…/file.cc:123 <C++ signature> ", which
-// means nothing to a publisher.
-function stripSourceLocation(text: string): string {
-  return text.replace(/^\/onnxruntime_src\/\S+:\d+ .*?\) (?=[A-Z])/, '');
 }
