@@ -106,6 +106,7 @@ export class InferencePool {
   private readonly warmupFailures = new Map<string, string>();
   private nextJobId = 1;
   private closing = false;
+  private closed?: Promise<void>;
   private pumpTimer?: NodeJS.Timeout;
   private pumpAt = Infinity;
   private restarts = 0;
@@ -164,7 +165,7 @@ export class InferencePool {
 
   /** Workers up and ready, and how many times one had to be replaced. */
   health(): { started: boolean; ready: number; size: number; restarts: number; devices: string[]; queued: number } {
-    const ready = this.slots.filter((s) => s?.ready && !s.exited);
+    const ready = this.slots.filter((s) => s?.ready && !s.exited && !s.retired);
     let queued = 0;
     for (const q of this.queues.values()) queued += q.items.length;
     return {
@@ -580,8 +581,12 @@ export class InferencePool {
    * busy ones are killed at once (a run that never ends must not hold a shutdown), idle ones
    * release their sessions and exit, or are killed after `shutdownGraceMs`. Idempotent.
    */
-  async close(): Promise<void> {
-    if (this.closing) return;
+  close(): Promise<void> {
+    this.closed ??= this.closeAll();
+    return this.closed;
+  }
+
+  private async closeAll(): Promise<void> {
     this.closing = true;
     clearTimeout(this.pumpTimer);
     for (const q of this.queues.values()) {

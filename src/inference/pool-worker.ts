@@ -154,6 +154,7 @@ export class PoolWorker {
 
   /** SIGKILL: the worker is gone in milliseconds whatever it runs (onExit follows). */
   kill(reason: string): void {
+    this.retired = true;
     this.process.kill(reason);
   }
 
