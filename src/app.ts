@@ -5,7 +5,7 @@ import { createSchema } from './graphql/schema.js';
 import { createServices, type Services } from './services.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { LocalModelStorage, type ModelStorage } from './storage/model-storage.js';
-import { WorkerThreadModelValidator } from './catalog/model-validator.js';
+import { SandboxModelValidator } from './catalog/model-validator.js';
 import { createEventBus } from './subscriptions/event-bus.js';
 import { InferencePool } from './inference/inference-pool.js';
 import { MeteringService } from './billing/metering.service.js';
@@ -59,7 +59,14 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     }
     const storage = new LocalModelStorage(config.modelStorageDir);
     const events = createEventBus({ redisUrl: config.redisUrl, prefix: config.pubSubPrefix });
-    const validator = new WorkerThreadModelValidator();
+    const validator = new SandboxModelValidator({
+      budget: config.inference.admission,
+      concurrency: config.inference.admission.concurrency,
+      maxHeapMb: config.inference.workerMaxHeapMb,
+      limitsMode: config.inference.sandboxLimits,
+      warmupMaxBytes: config.inference.maxRequestBytes,
+      logger: logger.child({ component: 'admission' }),
+    });
     const poolOptions = { ...config.inference, logger: logger.child({ component: 'inference' }) };
     inference =
       config.inference.start === 'lazy' ? InferencePool.lazy(poolOptions) : await InferencePool.start(poolOptions);
@@ -77,6 +84,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         events,
         logger,
         uploadMaxBytes: config.uploadMaxBytes,
+        validationsPerUser: config.inference.admission.perUser,
         // Load and warm a version in the pool as soon as it is READY, so that its first
         // prediction does not pay for the load (late-bound: the services are built below).
         onReady: (versionId) => warmReady(versionId),
@@ -132,10 +140,12 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       startJobs: (options) => jobs?.start(services.jobs, options),
       readiness: () => readiness(db, inference, redis),
       close: async () => {
-        // Validations in flight finish (and publish) before their database and pub/sub go away.
-        await services.versions.drain();
+        // Validations in flight are stopped, not waited for: their versions stay PROCESSING and
+        // the next start takes them up again (a hostile one could hold shutdown for its budget).
         await validator.close();
-        // Stop taking jobs and let running ones finish before the pool and database go away.
+        await services.versions.drain();
+        // Stop taking jobs and let running ones finish before the pool and database go away
+        // (a run that never ends is cut by closeInference at the grace period: main.ts).
         await jobs?.close();
         await usageNotifier.flush();
         services.catalogGeneration.close();

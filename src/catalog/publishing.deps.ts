@@ -13,6 +13,8 @@ export type PublishingDeps = {
   events: EventBus;
   logger: Logger;
   uploadMaxBytes: number;
+  /** Versions a publisher may have PROCESSING at once (INFERENCE_VALIDATIONS_PER_USER); absent: no bound. */
+  validationsPerUser?: number;
   /** Called after a version became READY (committed and published): the app warms it up. */
   onReady?: (versionId: string) => void;
 };

@@ -6,13 +6,14 @@ import { ModelVersion } from '../entities/model-version.entity.js';
 import { Model } from '../entities/model.entity.js';
 import { InvalidModelError } from '../inference/model-signature.js';
 import { retryWhileUnavailable } from '../shared/dependency-errors.js';
-import { badInput, notFound } from '../shared/errors.js';
+import { AppError, badInput, ErrorCode, notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { StoredFileTooLargeError } from '../storage/model-storage.js';
 import { filterEvents } from '../subscriptions/event-bus.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
 import { conflict, isAdmin, payloadTooLarge, requireUser, UUID, violatedUnique } from './catalog.errors.js';
 import { CatalogGeneration } from './catalog-generation.js';
+import { ValidationAbortedError } from './model-validator.js';
 import type { ModelWriteService } from './model-write.service.js';
 import type { PublishingDeps } from './publishing.deps.js';
 import { compareSemver, formatSemver, parseSemver, type SemVer } from './semver.js';
@@ -59,16 +60,19 @@ export class VersionService {
     const semver = parseSemver(input.version.trim());
     const changelog = input.changelog?.trim() || null;
     if (changelog && changelog.length > 10_000) throw badInput('changelog must be at most 10000 characters');
-    // Cheap early refusal, before any byte is stored; repeated under the row lock below.
+    // Cheap early refusals, before any byte is stored; repeated under the row locks below.
     checkIncreases(semver, await existingVersions(ctx.em, model.id));
+    await this.checkValidationsInFlight(ctx.em, model.owner.id);
 
     const id = randomUUID();
     const storageKey = `models/${model.id}/${id}.onnx`;
     const stored = await this.store(storageKey, input.file);
     try {
       const version = await ctx.em.transactional(async (em) => {
-        // Serialises uploads per model: the checks below see every committed version.
+        // Serialises uploads per model, and per publisher: the checks below see every committed version.
         await em.execute('select id from models where id = ? for update', [model.id]);
+        await em.execute('select id from users where id = ? for update', [model.owner.id]);
+        await this.checkValidationsInFlight(em, model.owner.id);
         const existing = await existingVersions(em, model.id);
         checkIncreases(semver, existing);
         const same = existing.find((v) => v.sha256 === stored.sha256);
@@ -106,6 +110,28 @@ export class VersionService {
         throw conflict('This file was already uploaded to this model', { field: 'file' });
       }
       throw err;
+    }
+  }
+
+  /**
+   * A publisher's uploads being validated are bounded (INFERENCE_VALIDATIONS_PER_USER): each
+   * costs a sandbox process for up to the admission budget. Counted in the database, so the
+   * bound holds across API keys and replicas.
+   */
+  private async checkValidationsInFlight(em: EntityManager, ownerId: string): Promise<void> {
+    const limit = this.deps.validationsPerUser;
+    if (limit === undefined) return;
+    const [{ n }] = await em.execute<{ n: number }[]>(
+      `select count(*)::int as n from model_versions v join models m on m.id = v.model_id
+       where m.owner_id = ? and v.status = ?`,
+      [ownerId, ModelVersionStatus.PROCESSING],
+    );
+    if (n >= limit) {
+      throw new AppError(
+        ErrorCode.RATE_LIMITED,
+        `${n} of this publisher's uploads are still being validated, the most at once; upload again when one is READY or FAILED`,
+        { reason: 'VALIDATIONS_IN_FLIGHT', inFlight: n, limit, retryable: true },
+      );
     }
   }
 
@@ -225,17 +251,21 @@ export class VersionService {
   private async validate(versionId: string, modelId: string, storageKey: string): Promise<void> {
     let outcome:
       | { status: ModelVersionStatus.READY; inputs: unknown; outputs: unknown }
-      | { status: ModelVersionStatus.FAILED; reason: string };
+      | { status: ModelVersionStatus.FAILED; reason: string; code: string };
     try {
       const signature = await this.deps.validator.validate(await this.deps.storage.localPath(storageKey));
       outcome = { status: ModelVersionStatus.READY, inputs: signature.inputs, outputs: signature.outputs };
     } catch (err) {
+      // Shutting down: nothing was learnt about the file. It stays PROCESSING, and the next
+      // start (resumeProcessing) validates it again.
+      if (err instanceof ValidationAbortedError) return;
       if (err instanceof InvalidModelError) {
-        outcome = { status: ModelVersionStatus.FAILED, reason: err.reason };
+        outcome = { status: ModelVersionStatus.FAILED, reason: err.reason, code: err.code };
       } else {
         this.deps.logger.error({ err, versionId }, 'model validation crashed');
         outcome = {
           status: ModelVersionStatus.FAILED,
+          code: 'UNKNOWN',
           reason:
             'validation could not finish (the model may be too large or crash the runtime); upload it again or contact support',
         };
@@ -249,7 +279,7 @@ export class VersionService {
         const changed =
           outcome.status === ModelVersionStatus.READY
             ? await tx.execute(
-                `update model_versions set status = ?, inputs = ?::jsonb, outputs = ?::jsonb, ready_at = ?, status_reason = null, updated_at = ?
+                `update model_versions set status = ?, inputs = ?::jsonb, outputs = ?::jsonb, ready_at = ?, status_reason = null, status_code = null, updated_at = ?
                where id = ? and status = ?`,
                 [
                   outcome.status,
@@ -263,8 +293,8 @@ export class VersionService {
                 'run',
               )
             : await tx.execute(
-                'update model_versions set status = ?, status_reason = ?, updated_at = ? where id = ? and status = ?',
-                [outcome.status, outcome.reason, at, versionId, ModelVersionStatus.PROCESSING],
+                'update model_versions set status = ?, status_reason = ?, status_code = ?, updated_at = ? where id = ? and status = ?',
+                [outcome.status, outcome.reason, outcome.code, at, versionId, ModelVersionStatus.PROCESSING],
                 'run',
               );
         if (outcome.status === ModelVersionStatus.READY) {

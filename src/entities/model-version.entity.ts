@@ -25,6 +25,8 @@ const ModelVersionSchema = defineEntity({
     status: p.enum(() => ModelVersionStatus).default(ModelVersionStatus.PROCESSING),
     /** Why validation failed, in words a publisher can act on. */
     statusReason: p.text().nullable(),
+    /** Why validation failed, as a stable code (InvalidModelCode, e.g. MODEL_TOO_EXPENSIVE). */
+    statusCode: p.string().length(32).nullable(),
     sizeBytes: p.bigint('number'),
     sha256: p.string().length(64),
     /** Where the file lives in model storage (a key, not a path: storage decides). */

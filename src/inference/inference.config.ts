@@ -14,7 +14,7 @@ const flag = (fallback: boolean) =>
     .transform((v) => ['true', '1', 'yes'].includes(v));
 
 export const INFERENCE_ENV = {
-  /** Worker threads; default one per core (or one per listed GPU device). */
+  /** Worker processes; default one per core (or one per listed GPU device). */
   INFERENCE_WORKERS: int(1, 256).optional(),
   /** Devices workers run on, e.g. `cpu`, `webgpu:0`, `cuda:0,cuda:1` (worker i takes i mod n). */
   INFERENCE_DEVICES: z
@@ -44,6 +44,24 @@ export const INFERENCE_ENV = {
   INFERENCE_WORKER_MAX_HEAP_MB: int(64, 65_536).default(512),
   /** `eager`: workers start with the process (a bad device fails the start); `lazy`: on first use. */
   INFERENCE_START: z.enum(['eager', 'lazy']).default('eager'),
+  /** Largest outputs one run may return (bytes); a model producing more fails with MODEL_ERROR. */
+  INFERENCE_MAX_RESPONSE_BYTES: int(1, 2 ** 31 - 1).default(64 * 2 ** 20),
+  /** Workers one version may occupy at once; default all but one (a never-ending model cannot take them all). */
+  INFERENCE_MAX_WORKERS_PER_VERSION: int(1, 256).optional(),
+  /** Memory (address space, RLIMIT_AS) an inference process may add beyond its idle size. */
+  INFERENCE_WORKER_MAX_MEMORY_MB: int(256, 1_048_576).default(4096),
+  /** CPU seconds (RLIMIT_CPU) per inference process; it is replaced, when idle, at 80%. */
+  INFERENCE_WORKER_MAX_CPU_SECONDS: int(60, 31_536_000).default(3600),
+  /** OS limits on sandbox processes: `auto` where prlimit exists, `required` to refuse to start without, `off`. */
+  INFERENCE_SANDBOX_LIMITS: z.enum(['auto', 'required', 'off']).default('auto'),
+  /** Admission: wall time to load an upload and run it once on its smallest inputs (warm-up too). */
+  INFERENCE_ADMISSION_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
+  /** Admission: memory that load and run may take beyond an idle sandbox (MB). */
+  INFERENCE_ADMISSION_MAX_MEMORY_MB: int(16, 1_048_576).default(2048),
+  /** Uploads validated at once by one API process (each in its own sandbox process). */
+  INFERENCE_VALIDATION_CONCURRENCY: int(1, 64).default(1),
+  /** Versions one publisher may have PROCESSING at once, across API keys and replicas. */
+  INFERENCE_VALIDATIONS_PER_USER: int(1, 1000).default(2),
 };
 
 export type InferenceSettings = {
@@ -59,6 +77,14 @@ export type InferenceSettings = {
     maxRequestBytes: number;
     workerMaxHeapMb: number;
     start: 'eager' | 'lazy';
+    maxOutputBytes: number;
+    maxWorkersPerVersion?: number;
+    workerMaxMemoryMb: number;
+    workerMaxCpuSeconds: number;
+    sandboxLimits: 'auto' | 'required' | 'off';
+    /** Warm-ups run under the admission time budget. */
+    warmupBudgetMs: number;
+    admission: { timeoutMs: number; maxMemoryMb: number; concurrency: number; perUser: number };
   };
 };
 
@@ -86,6 +112,18 @@ export function inferenceConfigFrom(e: InferenceEnv, cores = availableParallelis
       maxRequestBytes: e.INFERENCE_MAX_REQUEST_BYTES,
       workerMaxHeapMb: e.INFERENCE_WORKER_MAX_HEAP_MB,
       start: e.INFERENCE_START,
+      maxOutputBytes: e.INFERENCE_MAX_RESPONSE_BYTES,
+      maxWorkersPerVersion: e.INFERENCE_MAX_WORKERS_PER_VERSION,
+      workerMaxMemoryMb: e.INFERENCE_WORKER_MAX_MEMORY_MB,
+      workerMaxCpuSeconds: e.INFERENCE_WORKER_MAX_CPU_SECONDS,
+      sandboxLimits: e.INFERENCE_SANDBOX_LIMITS,
+      warmupBudgetMs: e.INFERENCE_ADMISSION_TIMEOUT_MS,
+      admission: {
+        timeoutMs: e.INFERENCE_ADMISSION_TIMEOUT_MS,
+        maxMemoryMb: e.INFERENCE_ADMISSION_MAX_MEMORY_MB,
+        concurrency: e.INFERENCE_VALIDATION_CONCURRENCY,
+        perUser: e.INFERENCE_VALIDATIONS_PER_USER,
+      },
     },
   };
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/app.js';
-import { WorkerThreadModelValidator } from '../../src/catalog/model-validator.js';
+import { SandboxModelValidator } from '../../src/catalog/model-validator.js';
 import { ModelVersionStatus, Role } from '../../src/entities/enums.js';
 import { ModelVersion } from '../../src/entities/model-version.entity.js';
 import { loadConfig } from '../../src/config.js';
@@ -125,8 +125,8 @@ withServices('a dependency outage', () => {
     const held = new Promise<void>((r) => (release = r));
     // Kept to be put back, and called with each instance's own `this` below.
     // eslint-disable-next-line @typescript-eslint/unbound-method
-    const validate = WorkerThreadModelValidator.prototype.validate;
-    WorkerThreadModelValidator.prototype.validate = async function (this: WorkerThreadModelValidator, path) {
+    const validate = SandboxModelValidator.prototype.validate;
+    SandboxModelValidator.prototype.validate = async function (this: SandboxModelValidator, path) {
       await held;
       return validate.call(this, path);
     };
@@ -144,7 +144,7 @@ withServices('a dependency outage', () => {
       const row = await app.db.orm.em.fork().findOneOrFail(ModelVersion, { id: v.id });
       expect(row.status).toBe(ModelVersionStatus.READY);
     } finally {
-      WorkerThreadModelValidator.prototype.validate = validate;
+      SandboxModelValidator.prototype.validate = validate;
       release();
       await pgProxy.restore();
     }

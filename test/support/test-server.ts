@@ -43,7 +43,9 @@ export async function startTestServer(
     SEED_ON_START: 'false',
     // Every test client comes from 127.0.0.1: suites that test rate limits turn them back on.
     RATE_LIMIT_ENABLED: 'false',
-    // Worker threads only for the test files that predict; one is enough for them.
+    // Suites upload versions back to back from one publisher; the bound's own test sets it low.
+    INFERENCE_VALIDATIONS_PER_USER: '1000',
+    // Worker processes only for the test files that predict; one is enough for them.
     INFERENCE_START: 'lazy',
     INFERENCE_WORKERS: '1',
     // The catalog response cache would let a read skip execution (and its SQL): suites that

@@ -17,6 +17,13 @@ export class ModelVersionType {
   @Field(() => String, { nullable: true, description: 'Why validation failed, when status is FAILED.' })
   statusReason!: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Why validation failed, as a stable code, when status is FAILED: NOT_ONNX, CORRUPT, UNSUPPORTED_IR_VERSION, UNSUPPORTED_OPSET, UNSUPPORTED_OPERATOR, INVALID_GRAPH, UNSUPPORTED_IO, MODEL_TOO_EXPENSIVE (loading it and running it once on its smallest inputs took more time or memory than allowed; statusReason says what was measured), RUNTIME_CRASH, UNKNOWN.',
+  })
+  statusCode!: string | null;
+
   @Field(() => Float, { description: 'File size in bytes.' })
   sizeBytes!: number;
 
