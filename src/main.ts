@@ -24,9 +24,16 @@ async function main(): Promise<void> {
     `ready on ${running.url}`,
   );
   stopOnSignals(app.logger, async () => {
-    await running.close();
-    app.logger.info('http server closed');
-    await app.close();
+    // A run that never ends must not hold the exit past the grace period: then the pool kills
+    // its workers, and whatever still waits on them (a request, a job) fails SHUTTING_DOWN.
+    const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
+    try {
+      await running.close();
+      app.logger.info('http server closed');
+      await app.close();
+    } finally {
+      clearTimeout(cut);
+    }
   });
 }
 

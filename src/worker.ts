@@ -22,7 +22,15 @@ async function main(): Promise<void> {
   app.startJobs({ force: true });
   app.logger.info({ role: 'worker', concurrency: config.jobs.concurrency }, 'worker ready');
   // Closing the app stops taking jobs and waits for the running ones (src/predictions/jobs.wiring.ts).
-  stopOnSignals(app.logger, () => app.close());
+  stopOnSignals(app.logger, async () => {
+    // Running jobs may finish within the grace period; a run that never ends is then killed.
+    const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(cut);
+    }
+  });
 }
 
 main().catch(exitOnFatal);
