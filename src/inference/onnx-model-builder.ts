@@ -39,7 +39,9 @@ export type AttributeValue =
   | { float: number }
   | { ints: readonly number[] }
   | { floats: readonly number[] }
-  | { string: string };
+  | { string: string }
+  /** A subgraph (Loop's body, If's branches): `OnnxModelBuilder.toGraph()`. */
+  | { graph: Onnx.IGraphProto };
 
 export interface OnnxModelBuilderOptions {
   /** Graph name, also a hint in onnxruntime's error messages. */
@@ -101,6 +103,27 @@ export class OnnxModelBuilder {
     return this;
   }
 
+  /** Adds a bool constant (a Loop's condition). */
+  boolInitializer(name: string, dims: readonly number[], values: readonly boolean[]): this {
+    assertElementCount(name, dims, values.length);
+    this.initializers.push({
+      name,
+      dataType: onnx.TensorProto.DataType.BOOL,
+      dims: [...dims],
+      int32Data: values.map((v) => (v ? 1 : 0)),
+    });
+    return this;
+  }
+
+  /**
+   * Adds an initializer exactly as given: for tests that need a tensor that lies (declared dims
+   * its data does not fill, external data locations, huge sizes).
+   */
+  tensorInitializer(tensor: Onnx.ITensorProto): this {
+    this.initializers.push(tensor);
+    return this;
+  }
+
   /** Adds a node; `name` defaults to `<opType>_<index>` so error messages point somewhere. */
   node(
     opType: string,
@@ -119,6 +142,17 @@ export class OnnxModelBuilder {
     return this;
   }
 
+  /** The graph alone, as a subgraph attribute takes it (`{ graph: body.toGraph() }`). */
+  toGraph(): Onnx.IGraphProto {
+    return {
+      name: this.options.graphName,
+      input: this.inputs,
+      output: this.outputs,
+      initializer: this.initializers,
+      node: this.nodes,
+    };
+  }
+
   /** Encodes the model as ONNX protobuf bytes. */
   toBytes(): Uint8Array {
     const model = onnx.ModelProto.create({
@@ -127,13 +161,7 @@ export class OnnxModelBuilder {
       producerVersion: '1',
       docString: this.options.docString ?? '',
       opsetImport: [{ domain: '', version: this.options.opset ?? DEFAULT_OPSET }],
-      graph: {
-        name: this.options.graphName,
-        input: this.inputs,
-        output: this.outputs,
-        initializer: this.initializers,
-        node: this.nodes,
-      },
+      graph: this.toGraph(),
     });
     return onnx.ModelProto.encode(model).finish();
   }
@@ -157,6 +185,7 @@ function attribute(name: string, value: AttributeValue): Onnx.IAttributeProto {
   if ('float' in value) return { name, type: T.FLOAT, f: value.float };
   if ('ints' in value) return { name, type: T.INTS, ints: [...value.ints] };
   if ('floats' in value) return { name, type: T.FLOATS, floats: [...value.floats] };
+  if ('graph' in value) return { name, type: T.GRAPH, g: value.graph };
   return { name, type: T.STRING, s: new TextEncoder().encode(value.string) };
 }
 
