@@ -39,6 +39,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_IDLE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   DATA_DIR: z.string().min(1).default('.data'),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   SEED_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
@@ -84,6 +85,7 @@ export type Config = AuthSettings &
     /** Absent: run the embedded PGlite database under `dataDir`. */
     databaseUrl?: string;
     databasePoolMax: number;
+    databasePoolIdleMs: number;
     dataDir: string;
     /** Absent: in-process queue, pub/sub and rate limiter. */
     redisUrl?: string;
@@ -148,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databasePoolIdleMs: e.DATABASE_POOL_IDLE_MS,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     seedOnStart: e.SEED_ON_START,
