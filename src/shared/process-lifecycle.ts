@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { StartupError } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** How long shutdown may take beyond SHUTDOWN_GRACE_MS (jobs, pools and connections closing). */
@@ -93,6 +94,10 @@ function countBy(items: string[]): Record<string, number> {
 
 /** The entry point's `main().catch(exitOnFatal)`. */
 export function exitOnFatal(err: unknown): never {
+  if (err instanceof StartupError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 }
