@@ -11,9 +11,12 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
 WORKDIR /app
-# .npmrc must come before `npm ci`: it holds `onnxruntime-node-install=skip`, because that package's
-# install step downloads CUDA provider files; the CPU and WebGPU providers ship inside the package.
-COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node's install step downloads CUDA provider files; the CPU and WebGPU providers ship
+# inside the package. The image's npm (10) runs dependency install scripts (npm 11 runs only those
+# package.json's allowScripts approves, and it approves none), so the step is skipped by its own
+# variable, read by its install script and not by npm.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 # `npm ci` runs the `prepare` script, which bundles the GraphiQL playground (a no-op without esbuild,
 # as in prod-deps); the bundle is copied from deps into the runtime image.
 COPY scripts/build-playground.mjs ./scripts/

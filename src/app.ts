@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import { openDatabase, pendingMigrations, migrate, type Database } from './db/database.js';
 import { createSchema } from './graphql/schema.js';
 import { createServices, type Services } from './services.js';
-import { createLogger, type Logger } from './shared/logger.js';
+import { createLogger, resolveLogFormat, type Logger } from './shared/logger.js';
 import { LocalModelStorage, type ModelStorage } from './storage/model-storage.js';
 import { SandboxModelValidator } from './catalog/model-validator.js';
 import { createEventBus } from './subscriptions/event-bus.js';
@@ -38,7 +38,8 @@ export type App = {
    */
   startJobs(options?: { force?: boolean }): void;
   readiness(): Promise<ReadinessReport>;
-  close(): Promise<void>;
+  /** Stops everything in order; `step` is told each stage (shutdown's deadline report names it). */
+  close(step?: (name: string) => void): Promise<void>;
 };
 
 /**
@@ -48,8 +49,9 @@ export type App = {
  * the readiness probe stays false until it has.
  */
 export async function createApp(config: Config, options: { logger?: Logger } = {}): Promise<App> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const db = await openDatabase(config, (message) => logger.info({ component: 'orm' }, message));
+  const logger = options.logger ?? createLogger(config.logLevel, {}, resolveLogFormat(config.logFormat, config.env));
+  // MikroORM's own messages (one per migration step) at debug: 'migrations applied' sums them up.
+  const db = await openDatabase(config, (message) => logger.debug({ component: 'orm' }, message));
   let inference: InferencePool | undefined;
   let jobs: ReturnType<typeof createJobs> | undefined;
   try {
@@ -139,21 +141,29 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       rateLimits,
       startJobs: (options) => jobs?.start(services.jobs, options),
       readiness: () => readiness(db, inference, redis),
-      close: async () => {
+      close: async (step = () => undefined) => {
         // Validations in flight are stopped, not waited for: their versions stay PROCESSING and
         // the next start takes them up again (a hostile one could hold shutdown for its budget).
+        step('model validations');
         await validator.close();
         await services.versions.drain();
         // Stop taking jobs and let running ones finish before the pool and database go away
-        // (a run that never ends is cut by closeInference at the grace period: main.ts).
+        // (a run that never ends is cut when the grace period ends: main.ts, worker.ts).
+        step('jobs');
         await jobs?.close();
+        step('usage notifications');
         await usageNotifier.flush();
         services.catalogGeneration.close();
         // After the HTTP server has drained: anything still queued fails as retryable.
+        step('inference pool');
         await inference?.close();
+        step('event bus');
         await events.close();
+        step('rate limits');
         await rateLimits.close();
+        step('redis');
         if (redis) await closeRedis(redis);
+        step('database');
         await db.close();
       },
     };

@@ -37,8 +37,10 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_IDLE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   DATA_DIR: z.string().min(1).default('.data'),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   SEED_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
@@ -73,6 +75,13 @@ const schema = z.object({
   PREDICT_VERSION_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
 });
 
+/**
+ * Every environment variable the app reads. Anything else is ignored without a word, so a
+ * misspelt name in a deployment file would silently fall back to a default:
+ * test/deploy/config-variables.test.ts holds docker-compose.yml and the Dockerfile to this list.
+ */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export type Config = AuthSettings &
   BillingSettings &
   InferenceSettings &
@@ -81,9 +90,12 @@ export type Config = AuthSettings &
     host: string;
     port: number;
     logLevel: string;
+    /** `auto`: pretty on a terminal outside production, JSON otherwise (src/shared/logger.ts). */
+    logFormat: 'auto' | 'json' | 'pretty';
     /** Absent: run the embedded PGlite database under `dataDir`. */
     databaseUrl?: string;
     databasePoolMax: number;
+    databasePoolIdleMs: number;
     dataDir: string;
     /** Absent: in-process queue, pub/sub and rate limiter. */
     redisUrl?: string;
@@ -146,8 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databasePoolIdleMs: e.DATABASE_POOL_IDLE_MS,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     seedOnStart: e.SEED_ON_START,

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { createApp } from './app.js';
 import { redactConfig } from './config.js';
-import { exitOnFatal, loadConfigOrExit, stopOnSignals } from './shared/process-lifecycle.js';
+import { startupSummary } from './shared/startup-summary.js';
+import { exitOnFatal, loadConfigOrExit, SHUTDOWN_MARGIN_MS, stopOnSignals } from './shared/process-lifecycle.js';
 
 /**
  * `npm run worker`: a process that only runs jobs — queued predictions and webhook deliveries —
@@ -18,19 +19,30 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const app = await createApp(config);
-  app.logger.info({ config: redactConfig(config) }, 'starting worker');
+  app.logger.debug({ config: redactConfig(config) }, 'configuration');
   app.startJobs({ force: true });
-  app.logger.info({ role: 'worker', concurrency: config.jobs.concurrency }, 'worker ready');
+  app.logger.info(
+    {
+      role: 'worker',
+      ...startupSummary(config, { embedded: false, role: 'worker' }),
+      concurrency: config.jobs.concurrency,
+    },
+    'worker ready',
+  );
   // Closing the app stops taking jobs and waits for the running ones (src/predictions/jobs.wiring.ts).
-  stopOnSignals(app.logger, async () => {
-    // Running jobs may finish within the grace period; a run that never ends is then killed.
-    const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
-    try {
-      await app.close();
-    } finally {
-      clearTimeout(cut);
-    }
-  });
+  stopOnSignals(
+    app.logger,
+    async (step) => {
+      // Running jobs may finish within the grace period; a run that never ends is then killed.
+      const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
+      try {
+        await app.close(step);
+      } finally {
+        clearTimeout(cut);
+      }
+    },
+    { deadlineMs: config.shutdownGraceMs + SHUTDOWN_MARGIN_MS },
+  );
 }
 
 main().catch(exitOnFatal);

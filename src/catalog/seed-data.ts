@@ -1,6 +1,14 @@
-import type { TestModelName } from '../inference/test-models.js';
+import { ALL_DTYPES, TEST_MODELS } from '../inference/test-models.js';
+import { DIGITS_SPEC, IRIS_SPEC, trainDemoClassifier } from './demo/trained-classifiers.js';
 
-/** The demo catalog `npm run seed` (and the embedded default's first start) loads. */
+/**
+ * The demo catalog `npm run seed` (and the embedded default's first start) loads: two small models
+ * trained at seed time on public datasets shipped in the repository, and three synthetic ones
+ * that say so, for trying the API. It has no reviews and no predictions: ratings and
+ * `predictionCount` start at zero and move only through real use, as analytics shows.
+ */
+
+/** The password of every demo account. */
 export const DEMO_PASSWORD = 'demo-password-2026';
 
 export const DEMO_PUBLISHERS = [
@@ -17,137 +25,133 @@ export const DEMO_CONSUMERS = [
   { key: 'c5', email: 'consumer5@demo.marketplace.test', displayName: 'Jonas (indie dev)' },
 ] as const;
 
+/**
+ * The two sign-ins the README's Quickstart uses: a consumer who runs models, and the publisher of
+ * `iris-species` (who may read its `modelAnalytics`).
+ */
+export const DEMO_LOGINS = {
+  consumer: { email: DEMO_CONSUMERS[0].email, password: DEMO_PASSWORD },
+  publisher: { email: DEMO_PUBLISHERS[2].email, password: DEMO_PASSWORD },
+} as const;
+
 type PublisherKey = (typeof DEMO_PUBLISHERS)[number]['key'];
-type ConsumerKey = (typeof DEMO_CONSUMERS)[number]['key'];
+
+/** A model file and the description written for it. */
+export type DemoArtifact = { bytes: Uint8Array; description: string };
 
 export type DemoModel = {
   slug: string;
   owner: PublisherKey;
   name: string;
-  description: string;
   tags: string[];
   task: string;
   license: string;
   pricePerRequest: string;
   freeRequestsPerMonth: number;
-  predictionCount: number;
-  file: TestModelName;
+  /** Builds the file (training it, for the real models); called only when a version is missing. */
+  artifact: () => DemoArtifact;
   /** Oldest first; the last one becomes the default version. */
   versions: { version: string; changelog: string }[];
-  reviews: { author: ConsumerKey; rating: number; title: string; body: string; helpfulCount?: number }[];
 };
+
+const SYNTHETIC = 'Synthetic, for trying the API: a fixed computation, no trained weights, no meaning beyond it.';
 
 export const DEMO_MODELS: DemoModel[] = [
   {
+    slug: 'iris-species',
+    owner: 'linus',
+    name: "Iris species classifier (trained on Fisher's Iris)",
+    tags: ['tabular', 'classification', 'iris', 'trained-demo'],
+    task: 'tabular-classification',
+    // Derived from a CC BY 4.0 data set; its description gives the attribution.
+    license: 'CC-BY-4.0',
+    pricePerRequest: '0.0001',
+    freeRequestsPerMonth: 1000,
+    artifact: () => trainDemoClassifier(IRIS_SPEC),
+    versions: [
+      { version: '1.0.0', changelog: 'Softmax regression, trained at seed time (accuracy in the description).' },
+    ],
+  },
+  {
+    slug: 'digits-8x8',
+    owner: 'ada',
+    name: 'Handwritten digit classifier, 8×8 (trained on UCI digits)',
+    tags: ['vision', 'images', 'classification', 'digits', 'trained-demo'],
+    task: 'image-classification',
+    license: 'CC-BY-4.0',
+    pricePerRequest: '0.0002',
+    freeRequestsPerMonth: 1000,
+    artifact: () => trainDemoClassifier(DIGITS_SPEC),
+    versions: [
+      {
+        version: '1.0.0',
+        changelog: 'One hidden layer of 32 units, trained at seed time (accuracy in the description).',
+      },
+    ],
+  },
+  {
     slug: 'affine-relu',
     owner: 'linus',
-    name: 'Affine ReLU feature transform',
-    description:
-      'Scales, shifts and rectifies four numeric features: y = max(0, 2x + 1). A tiny model for smoke tests.',
-    tags: ['tabular', 'preprocessing', 'demo'],
+    name: 'Affine ReLU (synthetic, for trying the API)',
+    tags: ['synthetic', 'developer-tools'],
     task: 'feature-transform',
     license: 'MIT',
     pricePerRequest: '0.0001',
     freeRequestsPerMonth: 1000,
-    predictionCount: 18250,
-    file: 'elementwise',
+    artifact: () => ({
+      bytes: TEST_MODELS.elementwise.build(),
+      description: [
+        SYNTHETIC,
+        'Computes y = max(0, 2x + 1) element by element. Input "x": float32 [N, 4]; output "y": float32 [N, 4].',
+        'Example input: [{"name":"x","dtype":"float32","shape":[1,4],"data":[-1,0,1,2]}]',
+        'Expected output: y [0, 1, 3, 5].',
+        'Two versions with the same graph, so that pinning one (`predict(version: "1.0.0")`) can be tried.',
+      ].join('\n'),
+    }),
     versions: [
-      { version: '1.0.0', changelog: 'First release.' },
-      { version: '1.1.0', changelog: 'Faster load; same outputs.' },
-    ],
-    reviews: [
-      { author: 'c1', rating: 5, title: 'Does exactly what it says', body: 'Handy for pipelines.', helpfulCount: 7 },
-      { author: 'c5', rating: 4, title: 'Good smoke test', body: 'I use it to check my client code.' },
+      { version: '1.0.0', changelog: 'y = max(0, 2x + 1).' },
+      { version: '1.1.0', changelog: 'The same graph as 1.0.0: a second version to pin or to default to.' },
     ],
   },
   {
-    slug: 'intent-classifier-small',
+    slug: 'two-input-arithmetic',
     owner: 'grace',
-    name: 'Intent classifier (small)',
-    description: 'A compact MLP that maps 16 sentence-embedding features to 4 customer-support intents.',
-    tags: ['nlp', 'classification', 'customer-support'],
-    task: 'text-classification',
-    license: 'Apache-2.0',
-    pricePerRequest: '0.0005',
-    freeRequestsPerMonth: 500,
-    predictionCount: 9420,
-    file: 'mlp-small',
-    versions: [
-      { version: '0.9.0', changelog: 'Beta.' },
-      { version: '1.0.0', changelog: 'Stable release, retrained on more data.' },
-    ],
-    reviews: [
-      { author: 'c1', rating: 5, title: 'Accurate for our tickets', body: 'Routing improved a lot.', helpfulCount: 12 },
-      { author: 'c2', rating: 5, title: 'Fast', body: 'Low latency, cheap.' },
-      { author: 'c3', rating: 4, title: 'Solid', body: 'Would love more intents.' },
-      { author: 'c4', rating: 5, title: 'Great value', body: 'Free tier covers our tests.' },
-    ],
-  },
-  {
-    slug: 'price-elasticity',
-    owner: 'linus',
-    name: 'Price elasticity estimator',
-    description: 'Combines float price features with integer quantity counts; returns per-item demand and a total.',
-    tags: ['tabular', 'retail', 'forecasting'],
-    task: 'regression',
-    license: 'proprietary',
+    name: 'Two-input arithmetic (synthetic, for trying the API)',
+    tags: ['synthetic', 'developer-tools'],
+    task: 'arithmetic',
+    license: 'MIT',
     pricePerRequest: '0.002',
     freeRequestsPerMonth: 100,
-    predictionCount: 3110,
-    file: 'two-inputs',
-    versions: [{ version: '2.0.0', changelog: 'Two inputs: prices and quantities.' }],
-    reviews: [
-      { author: 'c2', rating: 4, title: 'Useful', body: 'Integrates with our pricing service.' },
-      { author: 'c5', rating: 3, title: 'OK', body: 'Documentation could be better.' },
-    ],
+    artifact: () => ({
+      bytes: TEST_MODELS['two-inputs'].build(),
+      description: [
+        SYNTHETIC,
+        'Two inputs of two dtypes and two outputs: y = x × k and s = the row sums of k.',
+        'Inputs "x": float32 [N, 3], "k": int64 [N, 3]; outputs "y": float32 [N, 3], "s": int64 [N].',
+        'Example input: [{"name":"x","dtype":"float32","shape":[1,3],"data":[0.5,1,2]},' +
+          '{"name":"k","dtype":"int64","shape":[1,3],"data":[2,3,4]}]',
+        'Expected output: y [1, 3, 8], s ["9"]. Priced above its free allowance, to try billing.',
+      ].join('\n'),
+    }),
+    versions: [{ version: '1.0.0', changelog: 'y = x × k, s = row sums of k.' }],
   },
   {
     slug: 'tensor-echo',
     owner: 'ada',
-    name: 'Tensor echo (all dtypes)',
-    description: 'Returns every input unchanged, for each ONNX element type: a reference for client libraries.',
-    tags: ['developer-tools', 'demo'],
+    name: 'Tensor echo, every dtype (synthetic, for trying the API)',
+    tags: ['synthetic', 'developer-tools'],
     task: 'identity',
     license: 'MIT',
     pricePerRequest: '0',
     freeRequestsPerMonth: 0,
-    predictionCount: 640,
-    file: 'all-dtypes',
-    versions: [{ version: '1.0.0', changelog: 'float32 to string.' }],
-    reviews: [{ author: 'c3', rating: 5, title: 'Perfect for testing SDKs', body: 'Covers every dtype.' }],
-  },
-  {
-    slug: 'image-quality-scorer',
-    owner: 'ada',
-    name: 'Image quality scorer',
-    description: 'Scores image feature vectors for sharpness and exposure; used to filter uploads in photo apps.',
-    tags: ['vision', 'images', 'quality'],
-    task: 'image-scoring',
-    license: 'CC-BY-4.0',
-    pricePerRequest: '0.001',
-    freeRequestsPerMonth: 250,
-    predictionCount: 12002,
-    file: 'mlp-small',
-    versions: [{ version: '3.1.0', changelog: 'Calibrated scores.' }],
-    reviews: [
-      { author: 'c4', rating: 5, title: 'Reliable', body: 'Catches blurry photos well.', helpfulCount: 3 },
-      { author: 'c1', rating: 4, title: 'Good', body: 'A few false positives at night.' },
-      { author: 'c2', rating: 5, title: 'Recommended', body: 'Fast and accurate.' },
-    ],
-  },
-  {
-    slug: 'sensor-normaliser',
-    owner: 'grace',
-    name: 'Sensor normaliser',
-    description: 'Normalises four robot sensor channels before control models; clips negative noise to zero.',
-    tags: ['robotics', 'preprocessing'],
-    task: 'feature-transform',
-    license: 'BSD-3-Clause',
-    pricePerRequest: '0.00005',
-    freeRequestsPerMonth: 5000,
-    predictionCount: 410,
-    file: 'elementwise',
-    versions: [{ version: '0.1.0', changelog: 'Experimental.' }],
-    reviews: [{ author: 'c3', rating: 2, title: 'Too simple', body: 'Needed per-channel scaling.' }],
+    artifact: () => ({
+      bytes: TEST_MODELS['all-dtypes'].build(),
+      description: [
+        SYNTHETIC,
+        `Returns every input unchanged, one per ONNX element type (${ALL_DTYPES.join(', ')}): input "<dtype>" ` +
+          'of shape [n] (one n for all) comes back as output "<dtype>_out". A reference for client libraries.',
+      ].join('\n'),
+    }),
+    versions: [{ version: '1.0.0', changelog: 'Identity for float32 to string.' }],
   },
 ];

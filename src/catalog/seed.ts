@@ -5,14 +5,19 @@ import type { App } from '../app.js';
 import { ModelVersionStatus, Role } from '../entities/enums.js';
 import { ModelVersion } from '../entities/model-version.entity.js';
 import { Model } from '../entities/model.entity.js';
-import { Review } from '../entities/review.entity.js';
 import { User } from '../entities/user.entity.js';
 import { readModelSignature } from '../inference/model-signature.js';
-import { TEST_MODELS } from '../inference/test-models.js';
 import type { ModelStorage } from '../storage/model-storage.js';
-import { DEMO_CONSUMERS, DEMO_MODELS, DEMO_PASSWORD, DEMO_PUBLISHERS } from './seed-data.js';
+import {
+  DEMO_CONSUMERS,
+  DEMO_MODELS,
+  DEMO_PASSWORD,
+  DEMO_PUBLISHERS,
+  type DemoArtifact,
+  type DemoModel,
+} from './seed-data.js';
 
-export type SeedReport = { users: number; models: number; versions: number; reviews: number };
+export type SeedReport = { users: number; models: number; versions: number; ms: number };
 
 /**
  * Appends a `doc_string` (ModelProto field 6) to a serialized model. Protobuf keeps the last
@@ -32,13 +37,27 @@ function semverParts(version: string) {
 }
 
 /**
- * Loads the demo catalog. Idempotent: users are found by email, models by slug, versions by
- * (model, version), reviews by (model, author); running it again adds nothing. Rating aggregates
- * are recomputed from the visible reviews at the end.
+ * Loads the demo catalog (`seed-data.ts`). Idempotent: users are found by email, models by slug,
+ * versions by (model, version); running it again adds nothing and trains nothing. Models that
+ * are missing are built (the real ones trained) before the transaction opens, so no database
+ * transaction waits on training.
  */
 export async function seedDemoCatalog(rootEm: EntityManager, storage: ModelStorage): Promise<SeedReport> {
-  const report: SeedReport = { users: 0, models: 0, versions: 0, reviews: 0 };
+  const started = performance.now();
+  const report: SeedReport = { users: 0, models: 0, versions: 0, ms: 0 };
+  const present = new Set(
+    (await rootEm.fork().find(Model, { slug: { $in: DEMO_MODELS.map((m) => m.slug) } }, { fields: ['slug'] })).map(
+      (m) => m.slug,
+    ),
+  );
+  const artifacts = new Map<string, DemoArtifact>();
+  const artifactOf = (spec: DemoModel) => {
+    if (!artifacts.has(spec.slug)) artifacts.set(spec.slug, spec.artifact());
+    return artifacts.get(spec.slug)!;
+  };
+  for (const spec of DEMO_MODELS) if (!present.has(spec.slug)) artifactOf(spec);
   const passwordHash = await hash(DEMO_PASSWORD);
+
   await rootEm.fork().transactional(async (em) => {
     const users = new Map<string, User>();
     for (const [list, role] of [
@@ -63,13 +82,12 @@ export async function seedDemoCatalog(rootEm: EntityManager, storage: ModelStora
           owner: users.get(spec.owner)!,
           slug: spec.slug,
           name: spec.name,
-          description: spec.description,
+          description: artifactOf(spec).description,
           tags: spec.tags,
           task: spec.task,
           license: spec.license,
           pricePerRequest: spec.pricePerRequest,
           freeRequestsPerMonth: spec.freeRequestsPerMonth,
-          predictionCount: spec.predictionCount,
         });
         report.models++;
         await em.flush();
@@ -80,7 +98,7 @@ export async function seedDemoCatalog(rootEm: EntityManager, storage: ModelStora
         if (!version) {
           const id = randomUUID();
           const storageKey = `models/${model.id}/${id}.onnx`;
-          const bytes = withDocString(TEST_MODELS[spec.file].build(), `${spec.slug} ${v.version}`);
+          const bytes = withDocString(artifactOf(spec).bytes, `${spec.slug} ${v.version}`);
           const stored = await storage.putBytes(storageKey, bytes);
           const signature = await readModelSignature(await storage.localPath(storageKey));
           version = em.create(ModelVersion, {
@@ -103,30 +121,10 @@ export async function seedDemoCatalog(rootEm: EntityManager, storage: ModelStora
         latest = version;
       }
       if (latest && !model.defaultVersion) model.defaultVersion = latest;
-
-      for (const r of spec.reviews) {
-        const author = users.get(r.author)!;
-        if (await em.findOne(Review, { model, author })) continue;
-        em.create(Review, {
-          model,
-          author,
-          rating: r.rating,
-          title: r.title,
-          body: r.body,
-          helpfulCount: r.helpfulCount ?? 0,
-          verifiedUsage: true,
-        });
-        report.reviews++;
-      }
       await em.flush();
     }
-    await em.execute(
-      `update models m set rating_count = coalesce(r.n, 0), rating_sum = coalesce(r.s, 0)
-       from (select m2.id, count(r2.id)::int as n, coalesce(sum(r2.rating), 0)::int as s
-             from models m2 left join reviews r2 on r2.model_id = m2.id and r2.hidden = false group by m2.id) r
-       where r.id = m.id`,
-    );
   });
+  report.ms = Math.round(performance.now() - started);
   return report;
 }
 

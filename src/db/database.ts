@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { ormConfig } from './orm-config.js';
+import { markSharedSession } from './prepared-statement.js';
 
 export type Database = {
   orm: MikroORM;
@@ -27,7 +28,10 @@ export async function openDatabase(config: Config, log?: (message: string) => vo
     poolMax = Math.min(poolMax, embedded.maxConnections);
   }
   try {
-    const orm = await MikroORM.init(ormConfig({ clientUrl, poolMax, debug: config.sqlDebug, log }));
+    const orm = await MikroORM.init(
+      ormConfig({ clientUrl, poolMax, idleTimeoutMs: config.databasePoolIdleMs, debug: config.sqlDebug, log }),
+    );
+    if (embedded) markSharedSession(orm);
     return {
       orm,
       embedded: embedded !== undefined,

@@ -7,6 +7,8 @@ import { countStatement } from './sql-counter.js';
 export type OrmConfigInput = {
   clientUrl: string;
   poolMax?: number;
+  /** How long an unused pooled connection stays open (pg's default: 10 s). */
+  idleTimeoutMs?: number;
   debug?: boolean;
   /** Where MikroORM's own messages (migrator progress, debug SQL) go; stdout by default. */
   log?: (message: string) => void;
@@ -21,7 +23,7 @@ export function ormConfig(input: OrmConfigInput): Options {
   return defineConfig({
     entities: ENTITIES,
     clientUrl: input.clientUrl,
-    pool: { min: 0, max: input.poolMax ?? 10 },
+    pool: { min: 0, max: input.poolMax ?? 10, idleTimeoutMillis: input.idleTimeoutMs ?? 10_000 },
     // Request and job code must use a fork (`em.fork()`); the global EntityManager would share
     // the identity map across users (CONVENTIONS.md).
     allowGlobalContext: false,

@@ -202,10 +202,18 @@ function assertElementCount(name: string, dims: readonly number[], count: number
  * same seed to compute reference outputs in plain TypeScript.
  */
 export function seededUniform(seed: string, count: number, bound: number): Float32Array {
-  const next = mulberry32(fnv1a(seed));
+  const next = seededRandom(seed);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) out[i] = (next() * 2 - 1) * bound;
   return out;
+}
+
+/**
+ * A deterministic generator of numbers uniform in [0, 1), seeded by a string: the same sequence on
+ * every machine and run, for anything that must be reproducible (weights, shuffles, splits).
+ */
+export function seededRandom(seed: string): () => number {
+  return mulberry32(fnv1a(seed));
 }
 
 // FNV-1a: turns the seed string into 32 bits; any stable hash would do.

@@ -89,6 +89,12 @@ export const jobOutcomes = new Counter({
   registers: [registry],
 });
 
+export const predictionStreamRecheckDeliveries = new Counter({
+  name: 'prediction_stream_recheck_deliveries_total',
+  help: 'States a predictionUpdated stream delivered from its re-check, because no event had brought them: lost or very late events.',
+  registers: [registry],
+});
+
 export const jobQueueDepth = new Gauge({
   name: 'prediction_queue_depth',
   help: 'Async predictions waiting in the job queue.',

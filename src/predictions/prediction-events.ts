@@ -1,4 +1,5 @@
 import { FINAL_PREDICTION_STATUSES, type PredictionStatus } from '../entities/enums.js';
+import { predictionStreamRecheckDeliveries } from '../observability/metrics.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
 import type { PredictionEventPayload } from '../subscriptions/topics.js';
 
@@ -83,6 +84,8 @@ export async function predictionStream(
           const now = await readCurrent().catch(() => null);
           if (finished) return { done: true, value: undefined };
           if (now && now.status !== last) {
+            // Counted: the soak judges lost events on this, not on how long a stream took.
+            predictionStreamRecheckDeliveries.inc();
             last = now.status;
             return { done: false, value: now };
           }

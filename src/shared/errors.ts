@@ -39,3 +39,11 @@ export const badInput = (message: string, details: Record<string, unknown> = {})
   new AppError(ErrorCode.BAD_USER_INPUT, message, details);
 
 export const notFound = (what: string) => new AppError(ErrorCode.NOT_FOUND, `${what} not found`);
+
+/**
+ * A start-up failure whose message tells the operator what to do (a data folder in use, say):
+ * the entry point prints the message alone, without a stack trace.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}

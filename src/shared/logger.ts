@@ -1,13 +1,31 @@
 import { pino, type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 
 export type { Logger };
 
+/** `json`: one JSON object per line (log collectors); `pretty`: coloured, one readable line per event. */
+export type LogFormat = 'json' | 'pretty';
+
 /**
- * Structured JSON logs (one line per event). Paths that may carry secrets are redacted at the
- * logger, so no call site can leak a token by accident.
+ * LOG_FORMAT=auto: readable lines for a person at a terminal, JSON everywhere else (containers,
+ * pipes, files, production) where a collector parses them.
  */
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
+export function resolveLogFormat(
+  setting: 'auto' | LogFormat,
+  env: string,
+  isTty = Boolean(process.stdout.isTTY),
+): LogFormat {
+  if (setting !== 'auto') return setting;
+  return isTty && env !== 'production' ? 'pretty' : 'json';
+}
+
+/**
+ * Structured logs (one line per event). Paths that may carry secrets are redacted at the logger,
+ * so no call site can leak a token by accident. Pretty printing runs in this thread, synchronously
+ * (pino-pretty as a stream, not a transport), so a crash never loses its last lines.
+ */
+export function createLogger(level: string, base: Record<string, unknown> = {}, format: LogFormat = 'json'): Logger {
+  const options = {
     level,
     base: { service: 'model-marketplace', ...base },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -24,5 +42,10 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  if (format === 'json') return pino(options);
+  return pino(
+    options,
+    PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true }),
+  );
 }

@@ -1,9 +1,10 @@
 // The soak (issue 9) in short: the same mixed workload as `npm run soak` (browse, predict, async
 // jobs followed over graphql-ws, subscriber churn, uploads; test/chaos/support/soak.ts) for 60 s
 // against one API and one worker process, with the thresholds for a short run (SHORT_SOAK_THRESHOLDS:
-// the first quarter is still warming up, so only gross leaks and slow-downs fail it, and latency
-// drift is judged on the median: a minute's p99 is noise on a shared machine). The full 20-minute
-// soak, which judges p99, is `npm run soak`. Needs PostgreSQL at DATABASE_URL and Redis at REDIS_URL.
+// the first quarter is still warming up, so only gross leaks fail it). It judges correctness, not
+// timings: latencies are reported, and a job stream is wrong when it needed its re-check to see a
+// state (an event was lost), not when the machine was slow. The full 20-minute soak, which judges
+// latency drift, is `npm run soak`. Needs PostgreSQL at DATABASE_URL and Redis at REDIS_URL.
 import { join } from 'node:path';
 import { ARTIFACTS_DIR, reportChaos } from './support/chaos-report.js';
 import {
@@ -65,7 +66,7 @@ suite(`soak: mixed workload for ${SECONDS} s`, () => {
     (SECONDS + 180) * 1000,
   );
 
-  it('keeps memory, handles, DB connections, Redis keys and median latencies flat', () => {
+  it('keeps memory, handles, DB connections and Redis keys flat, and loses no job event', () => {
     const failed = result.verdicts.filter((v) => !v.pass);
     expect(failed).toEqual([]);
   });

@@ -40,12 +40,21 @@ function processEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
-function spawnApp(role: 'api' | 'worker', env: Record<string, string>, timeoutMs = 90_000): Promise<AppProcess> {
+/** What to run: by default the TypeScript entry point under SWC, with processEnv's defaults. */
+type SpawnSpec = { command: string; args: string[]; cwd?: string; env: NodeJS.ProcessEnv };
+
+function sourceSpec(role: 'api' | 'worker', env: Record<string, string>): SpawnSpec {
   const entry = role === 'api' ? 'src/main.ts' : 'src/worker.ts';
-  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', entry], {
+  return {
+    command: process.execPath,
+    args: ['--import', '@swc-node/register/esm-register', entry],
     env: processEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  };
+}
+
+function spawnApp(role: 'api' | 'worker', spec: SpawnSpec, timeoutMs = 90_000): Promise<AppProcess> {
+  const entry = [spec.command, ...spec.args].join(' ');
+  const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Log[] = [];
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -104,10 +113,17 @@ function spawnApp(role: 'api' | 'worker', env: Record<string, string>, timeoutMs
 }
 
 /** `src/main.ts` with this environment (give it DATABASE_URL, REDIS_URL, prefixes, storage…). */
-export const startApiProcess = (env: Record<string, string>) => spawnApp('api', env);
+export const startApiProcess = (env: Record<string, string>) => spawnApp('api', sourceSpec('api', env));
 
 /** `src/worker.ts` with this environment (needs DATABASE_URL and REDIS_URL). */
-export const startWorkerProcess = (env: Record<string, string>) => spawnApp('worker', env);
+export const startWorkerProcess = (env: Record<string, string>) => spawnApp('worker', sourceSpec('worker', env));
+
+/**
+ * Any command that ends up running an API or a worker (the built `dist/` entry points, a compose
+ * service's command line), exactly with `env`: none of processEnv's test defaults are added.
+ */
+export const startProcessAs = (role: 'api' | 'worker', spec: SpawnSpec, timeoutMs?: number) =>
+  spawnApp(role, spec, timeoutMs);
 
 /** Stops every process started here that is still running (SIGTERM, then SIGKILL). */
 export async function stopAll(graceMs = 10_000): Promise<void> {

@@ -94,6 +94,11 @@ export type SoakThresholds = {
   p99MinRiseMs: number;
   /** Operations with fewer latencies than this in a quarter are reported, not judged. */
   p99MinSamples: number;
+  /**
+   * Whether latencies (drift, jobs followed > 5 s) pass or fail the run, or are only reported. CI
+   * judges correctness, never timings: on a shared 2-core machine a busy minute is not a bug.
+   */
+  judgeTimings: boolean;
 };
 
 /**
@@ -123,16 +128,15 @@ export const SOAK_THRESHOLDS: SoakThresholds = {
   p99Ratio: 1.5,
   p99MinRiseMs: 25,
   p99MinSamples: 50,
+  judgeTimings: true,
 };
 
 /**
- * For a run of a minute or two: the "first quarter" is still warming up (JIT, onnxruntime's
- * arenas, the first sessions, pools filling), so only gross leaks and slow-downs should fail it.
- * Latency drift is judged on the median: a quarter of the one-minute run holds ~100 predictions,
- * so its p99 is its second-slowest request, and on the shared 2-core CI machine one scheduling
- * stall or major GC moved predict's p99 from 21 to 147 ms in one run and from 117 to 64 ms in the
- * next (CI failure, 2026-11-24). A slow-down that builds up (a growing list scanned per request, a
- * queue that never drains) moves the median too; tails are judged by the 20-minute `npm run soak`.
+ * For a run of a minute or two, as CI runs it: the "first quarter" is still warming up (JIT,
+ * onnxruntime's arenas, the first sessions, pools filling), so only gross leaks should fail it.
+ * Latencies (the median's drift, jobs followed in over 5 s) are reported and never fail the run:
+ * a quarter of the one-minute run holds ~100 predictions, and on a shared 2-core machine one busy
+ * neighbour moves them whatever the code does. Drift is judged by the 20-minute `npm run soak`.
  */
 export const SHORT_SOAK_THRESHOLDS: SoakThresholds = {
   rssGrowthMiB: 120,
@@ -150,6 +154,7 @@ export const SHORT_SOAK_THRESHOLDS: SoakThresholds = {
   p99Ratio: 3,
   p99MinRiseMs: 100,
   p99MinSamples: 20,
+  judgeTimings: false,
 };
 
 /** Error codes a client is told to expect and retry; anything else counts as unexpected. */
@@ -188,6 +193,8 @@ export type SoakSample = {
     activeHandles: number | null;
     websockets: number | null;
     eventLoopLagP99Ms: number | null;
+    /** predictionUpdated states delivered by the stream's re-check (a lost event), since start. */
+    streamRecheckDeliveries: number | null;
   };
   worker: { rssMiB: number | null };
   dbConnections: number | null;
@@ -760,6 +767,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           activeHandles: num('nodejs_active_handles_total'),
           websockets: num('websocket_connections_open'),
           eventLoopLagP99Ms: lag === null ? null : round(lag * 1000, 2),
+          streamRecheckDeliveries: num('prediction_stream_recheck_deliveries_total'),
         },
         worker: { rssMiB: procRssMiB(worker?.child.pid) },
         dbConnections,
@@ -1060,8 +1068,10 @@ export function evaluateSoak(
       metric: `p${pct} ${op} (ms)`,
       first: round(pa),
       last: round(pb),
-      detail: `ratio ${round(ratio, 2)}; limit < ${th.p99Ratio} (or a rise < ${th.p99MinRiseMs} ms)`,
-      pass: ratio < th.p99Ratio || pb - pa < th.p99MinRiseMs,
+      detail:
+        `ratio ${round(ratio, 2)}; limit < ${th.p99Ratio} (or a rise < ${th.p99MinRiseMs} ms)` +
+        (th.judgeTimings ? '' : '; reported, not judged (timings: npm run soak)'),
+      pass: !th.judgeTimings || ratio < th.p99Ratio || pb - pa < th.p99MinRiseMs,
     });
   }
   const done = result.totals.job?.outcomes.OK ?? 0;
@@ -1070,8 +1080,20 @@ export function evaluateSoak(
     metric: 'jobs followed > 5 s (late stream)',
     first: null,
     last: late,
-    detail: `${late} of ${done} (${round((late / Math.max(1, done)) * 100, 2)}%); limit ≤ ${MAX_LATE_JOB_SHARE * 100}%`,
-    pass: late <= done * MAX_LATE_JOB_SHARE,
+    detail:
+      `${late} of ${done} (${round((late / Math.max(1, done)) * 100, 2)}%); limit ≤ ${MAX_LATE_JOB_SHARE * 100}%` +
+      (th.judgeTimings ? '' : '; reported, not judged (a busy machine is slow, not wrong)'),
+    pass: !th.judgeTimings || late <= done * MAX_LATE_JOB_SHARE,
+  });
+  // Whether an event was lost is a question of logic: a stream that got its state only from its
+  // re-check was missing an event, however fast or slow the machine.
+  const rechecked = result.samples.at(-1)?.api.streamRecheckDeliveries ?? null;
+  verdicts.push({
+    metric: 'stream states delivered by re-check (lost events)',
+    first: null,
+    last: rechecked,
+    detail: rechecked === null ? 'unknown: /metrics unreadable at the end' : `${rechecked}; limit 0`,
+    pass: rechecked === 0,
   });
   return verdicts;
 }
