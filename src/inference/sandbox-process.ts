@@ -4,7 +4,7 @@
 // the inference pool (long-lived workers) and the model validator (one process per upload).
 // Why RLIMIT_AS through prlimit, and the measured figures: README.md in this folder.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,23 @@ export class SandboxProcess {
     this.channel.cork();
     for (const p of parts) this.channel.write(p);
     this.channel.uncork();
+  }
+
+  /**
+   * CPU seconds and resident memory of the process as the kernel counts them (/proc), read from
+   * outside: it answers while the child is stuck in native code. Undefined off Linux or once gone.
+   */
+  usage(): { cpuSeconds: number; rssBytes: number } | undefined {
+    try {
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      // The fields after the command name (which may hold spaces) start after its ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
+      const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      return { cpuSeconds, rssBytes: Number(fields[21]) * 4096 };
+    } catch {
+      return undefined;
+    }
   }
 
   /** SIGKILL now; `reason` is kept for the exit report. Safe to call more than once. */
