@@ -136,7 +136,9 @@ async function handleWork(message: Exclude<ToWorker, { type: 'shutdown' }>, tens
           send({ type: 'error', jobId: message.jobId, stage: 'run', kind: 'model', message: text });
           return;
         }
-        const cpuSeconds = processUsage().cpuSeconds;
+        // process.cpuUsage, not processUsage(): no /proc read on every run.
+        const { user, system } = process.cpuUsage();
+        const cpuSeconds = (user + system) / 1e6;
         send({ type: 'result', jobId: message.jobId, inferenceTimeMs, cpuSeconds }, outputs);
       } catch (err) {
         send(failure(message.jobId, 'run', err, message.version.path));
