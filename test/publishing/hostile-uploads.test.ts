@@ -68,7 +68,11 @@ function bystander() {
   let stop = false;
   const loops = [
     (async () => {
-      while (!stop) latencies.push(await predictHonest().catch((e: Error) => (failures.push(e.message), 0)));
+      while (!stop) {
+        latencies.push(await predictHonest().catch((e: Error) => (failures.push(e.message), 0)));
+        // A client at a steady pace, not a flood: the machine keeps room for the sandbox too.
+        await new Promise((r) => setTimeout(r, 10));
+      }
     })(),
     (async () => {
       while (!stop) {
@@ -127,7 +131,14 @@ it('refuses each hostile upload with a code and what was measured, while a bysta
     ['1000 nested If nodes', deepIfModel(1000)],
     ['an external-data path of 60,000 characters', longExternalPathModel(60_000)],
   ] as const) {
+    const t0 = performance.now();
     results.push(await uploadAndSettle(name, bytes));
+    console.log(
+      name,
+      Math.round(performance.now() - t0),
+      JSON.stringify(results.at(-1)?.statusReason),
+      results.at(-1)?.statusCode,
+    );
   }
   const seen = await watching.stop();
 
@@ -140,7 +151,9 @@ it('refuses each hostile upload with a code and what was measured, while a bysta
   }
   const loop = byName['a Loop with a constant 10^12 trip count'];
   expect(loop.statusCode).toBe('MODEL_TOO_EXPENSIVE');
-  expect(loop.statusReason).toMatch(/takes longer than the 2 s a model may take \(stopped after \d+\.\d s/);
+  expect(loop.statusReason).toMatch(
+    /takes more than the 2 s of CPU time a model may take \(stopped after \d+\.\d s of CPU/,
+  );
   for (const bomb of [
     byName['ConstantOfShape of 2^28 floats, folded at load'],
     byName['a sparse initializer declaring 2^28 floats'],
