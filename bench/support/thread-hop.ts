@@ -14,7 +14,10 @@ export async function startThreadHop(path: string, input: string, output: string
     worker.once('error', reject);
     worker.on('message', (m: { ready?: boolean; id?: number; data?: ArrayBuffer }) => {
       if (m.ready) resolve();
-      else if (m.id !== undefined) (pending.get(m.id)?.(m.data!), pending.delete(m.id));
+      else if (m.id !== undefined) {
+        pending.get(m.id)?.(m.data!);
+        pending.delete(m.id);
+      }
     });
   });
   return {
