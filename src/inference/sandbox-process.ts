@@ -4,9 +4,10 @@
 // the inference pool (long-lived workers) and the model validator (one process per upload).
 // Why RLIMIT_AS through prlimit, and the measured figures: README.md in this folder.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { setPriority } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, FrameReader, type Frame, type FrameHeader } from './ipc-frames.js';
 import { cap } from './runtime-message.js';
@@ -53,14 +54,17 @@ export type SandboxSpawnOptions = {
 };
 
 const STDERR_TAIL_CHARS = 4096;
+// The temporary folder as the process started with it (a later change of TMPDIR, for uploads'
+// buffers say, is not where sandboxes' scratch belongs).
+const TMP_BASE = tmpdir();
 
 // The child gets no secrets: database URLs, JWT and Stripe keys stay in the API process. GPU
 // runtimes need their loader variables; the TypeScript loader (development) its own.
-const ENV_KEEP = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', 'NODE_ENV', 'LD_LIBRARY_PATH'];
+const ENV_KEEP = ['PATH', 'HOME', 'LANG', 'TZ', 'NODE_ENV', 'LD_LIBRARY_PATH'];
 const ENV_PREFIXES = ['VK_', 'NVIDIA_', 'CUDA_', '__EGL_', 'SWC_'];
 
-function sandboxEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+function sandboxEnv(tmp: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { TMPDIR: tmp };
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && (ENV_KEEP.includes(k) || ENV_PREFIXES.some((p) => k.startsWith(p)))) env[k] = v;
   }
@@ -75,16 +79,20 @@ export class SandboxProcess {
   readonly exited: Promise<SandboxExit>;
   private readonly child: ChildProcess;
   private readonly channel: Socket;
+  private readonly tmp: string;
   private stderr = '';
   private killedFor?: string;
   private gone = false;
 
   private constructor(options: SandboxSpawnOptions) {
     const { entry } = options;
+    // A temporary folder of its own, removed with it: onnxruntime's bundled telemetry library
+    // leaves files in TMPDIR (an empty mat-debug-<pid>.log and a .ses) in every process it runs in.
+    this.tmp = mkdtempSync(join(TMP_BASE, 'mm-sandbox-'));
     this.child = spawn(
       process.execPath,
       [...entry.execArgv, `--max-old-space-size=${options.maxHeapMb}`, entry.path, JSON.stringify(options.init)],
-      { env: sandboxEnv(), stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
+      { env: sandboxEnv(this.tmp), stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
     );
     this.pid = this.child.pid ?? -1;
     this.channel = this.child.stdio[3] as Socket;
@@ -114,6 +122,7 @@ export class SandboxProcess {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.gone) return;
         this.gone = true;
+        rmSync(this.tmp, { recursive: true, force: true });
         const exit = { code, signal, stderr: cap(this.stderr.trim(), STDERR_TAIL_CHARS), killedFor: this.killedFor };
         options.onExit(exit);
         resolve(exit);
