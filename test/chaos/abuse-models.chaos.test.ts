@@ -20,7 +20,14 @@ const PREDICT =
 const CREATE = 'mutation C($input: CreatePredictionInput!) { createPrediction(input: $input) { id status } }';
 
 beforeAll(async () => {
-  await h.start();
+  // Admission budgets small enough that the corpus's endless and memory-hungry models are
+  // refused in seconds, and without touching gigabytes on a shared machine.
+  await h.start({
+    INFERENCE_ADMISSION_TIMEOUT_MS: '2000',
+    INFERENCE_ADMISSION_MAX_MEMORY_MB: '512',
+    INFERENCE_WORKER_MAX_MEMORY_MB: '1024',
+    INFERENCE_TIMEOUT_MS: '3000',
+  });
   elementwise = await h.f.model(h.fx.publisher, { pricePerRequest: '0.001' });
   await storedVersion(h.server.app, elementwise, 'elementwise', { version: '1.0.0' });
   allDtypes = await h.f.model(h.fx.publisher, { pricePerRequest: '0.001' });
@@ -125,7 +132,7 @@ it('corrupt and hostile ONNX uploads: FAILED with a reason naming no server path
   const tally = new Tally('corrupt or hostile ONNX upload');
   const target = await h.f.model(h.fx.publisher);
   const corpus = hostileModels();
-  const ids: { label: string; id: string; loads?: boolean }[] = [];
+  const ids: { label: string; id: string; loads?: boolean; tooExpensive?: boolean }[] = [];
   // One at a time: versions of one model must increase.
   for (const [i, m] of corpus.entries()) {
     const { boundary, body } = multipartBody(
@@ -142,25 +149,29 @@ it('corrupt and hostile ONNX uploads: FAILED with a reason naming no server path
     });
     h.check(tally, m.label, res);
     const v = (res.body?.data as { uploadModelVersion?: { id: string } } | undefined)?.uploadModelVersion;
-    if (v) ids.push({ label: m.label, id: v.id, loads: m.loads });
+    if (v) ids.push({ label: m.label, id: v.id, loads: m.loads, tooExpensive: m.tooExpensive });
     else if (res.outcome !== 'BAD_USER_INPUT') tally.problem(`${m.label}: upload answered ${res.outcome}`);
   }
   for (const { id } of ids) await h.server.app.services.versions.whenValidated(id);
   const rows = await h.server.app.db.orm.em
     .fork()
     .getConnection()
-    .execute<{ id: string; status: string; status_reason: string | null; storage_key: string }[]>(
-      'select id, status, status_reason, storage_key from model_versions where model_id = ?',
-      [target.id],
-    );
+    .execute<
+      { id: string; status: string; status_reason: string | null; status_code: string | null; storage_key: string }[]
+    >('select id, status, status_reason, status_code, storage_key from model_versions where model_id = ?', [target.id]);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const stored = new Set(filesUnder(h.server.app.config.modelStorageDir));
-  for (const { label, id, loads } of ids) {
+  for (const { label, id, loads, tooExpensive } of ids) {
     const row = byId.get(id)!;
     const status = row.status;
     tally.outcomes[`version ${status}`] = (tally.outcomes[`version ${status}`] ?? 0) + 1;
     if (loads && status !== 'READY') tally.problem(`${label}: ${status} ${row.status_reason}`);
     if (!loads && status !== 'FAILED') tally.problem(`${label}: ${status}, expected FAILED`);
+    if (tooExpensive && row.status_code !== 'MODEL_TOO_EXPENSIVE') {
+      tally.problem(`${label}: ${row.status_code} ${row.status_reason}, expected MODEL_TOO_EXPENSIVE`);
+    }
+    if ((row.status_reason ?? '').length > 500)
+      tally.problem(`${label}: a reason of ${row.status_reason!.length} characters`);
     const leak = leakIn(row.status_reason ?? '');
     if (leak) tally.problem(`${label}: reason ${leak}`);
     const kept = [...stored].some((p) => p.endsWith(row.storage_key));
@@ -190,6 +201,39 @@ it('corrupt and hostile ONNX uploads: FAILED with a reason naming no server path
       h.check(tally, `predict on the huge-input model ${shape.join('x')}`, res);
       if (!REFUSALS.has(res.outcome)) tally.problem(`predict ${shape.join('x')}: ${res.outcome}`);
     }
+  }
+  // Admitted models that cost without bound on some inputs: the request fails with a final code,
+  // its worker is killed or replaced, and the server answers the next request.
+  for (const [label, inputs, code, reason] of [
+    [
+      'a Loop whose trip count is an input',
+      [
+        { name: 'x', dtype: 'float32', shape: [1], data: [0] },
+        { name: 'n', dtype: 'int64', shape: [1], data: ['1000000000000'] },
+      ],
+      'SERVICE_UNAVAILABLE',
+      'TIMEOUT',
+    ],
+    [
+      'an allocation sized by an input',
+      [{ name: 'shape', dtype: 'int64', shape: [1], data: [2 ** 30] }],
+      'BAD_USER_INPUT',
+      'MEMORY_LIMIT',
+    ],
+  ] as const) {
+    const v = ids.find((i) => i.label === label);
+    if (!v) {
+      tally.problem(`${label}: not uploaded`);
+      continue;
+    }
+    await h.gql('mutation($v: ID!) { setDefaultVersion(versionId: $v) { id } }', { v: v.id }, h.fx.publisherAuth);
+    const res = await h.gql(PREDICT, { modelId: target.id, inputs }, h.fx.consumerAuth);
+    h.check(tally, `predict on ${label}`, res, { allow5xx: [503] });
+    const ext = res.body?.errors?.[0]?.extensions;
+    if (res.outcome !== code || ext?.reason !== reason || ext?.retryable !== false) {
+      tally.problem(`predict on ${label}: ${res.text.slice(0, 300)}`);
+    }
+    await h.alive();
   }
   expect(h.leftovers()).toEqual([]);
   await h.alive();

@@ -3,6 +3,16 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { TEST_MODELS_DIR } from '../../../src/inference/test-models.js';
+import {
+  constantFoldingBombModel,
+  deepIfModel,
+  foldedConstantModel,
+  hugeDeclaredInitializerModel,
+  inputSizedAllocationModel,
+  longExternalPathModel,
+  loopConstantTripsModel,
+  loopInputTripsModel,
+} from '../../support/hostile-models.js';
 import { seeded } from './abuse-harness.js';
 
 const { onnx } = onnxProto;
@@ -10,11 +20,13 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
 /**
  * Corrupt and hostile ONNX files for the upload corpus: truncations and byte noise of a real
- * model, other formats' magic bytes, and well-formed protobufs that lie (initializers declaring
- * terabytes, external data pointing outside the model's folder, absurd dims and versions).
- * `loads` marks the few that onnxruntime accepts (their versions become READY).
+ * model, other formats' magic bytes, well-formed protobufs that lie (initializers declaring
+ * terabytes, external data pointing outside the model's folder, absurd dims and versions), and
+ * models that cost without bound (endless loops, memory bombs, deep nesting, 60k-character
+ * paths). `loads` marks those onnxruntime accepts within the admission budget (READY);
+ * `tooExpensive` those admission must refuse with MODEL_TOO_EXPENSIVE.
  */
-export type HostileModel = { label: string; bytes: Uint8Array; loads?: boolean };
+export type HostileModel = { label: string; bytes: Uint8Array; loads?: boolean; tooExpensive?: boolean };
 
 const dim = (d: number | string) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
 const tensorType = (elemType: number, shape: (number | string)[]): Onnx.ITypeProto => ({
@@ -160,6 +172,28 @@ export function hostileModels(): HostileModel[] {
       node: [{ opType: 'Identity', input: ['x'], output: ['y'], name: 'id' }],
     }),
   });
+  // Models that cost without bound (test/support/hostile-models.ts).
+  out.push({ label: 'a Loop with a constant 10^12 trip count', bytes: loopConstantTripsModel(), tooExpensive: true });
+  out.push({
+    label: 'ConstantOfShape of 2^28 floats, folded at load',
+    bytes: constantFoldingBombModel(),
+    tooExpensive: true,
+  });
+  out.push({
+    label: 'a 1 GiB constant the session would keep',
+    bytes: foldedConstantModel(2 ** 28),
+    tooExpensive: true,
+  });
+  out.push({
+    label: 'a sparse initializer declaring 2^28 floats',
+    bytes: hugeDeclaredInitializerModel(),
+    tooExpensive: true,
+  });
+  out.push({ label: '1000 nested If nodes', bytes: deepIfModel(1000) });
+  out.push({ label: 'an external-data path of 60,000 characters', bytes: longExternalPathModel() });
+  // Cheap on its smallest inputs, unbounded on others: admitted; its requests are bounded instead.
+  out.push({ label: 'a Loop whose trip count is an input', bytes: loopInputTripsModel(), loads: true });
+  out.push({ label: 'an allocation sized by an input', bytes: inputSizedAllocationModel(), loads: true });
   // Names with path separators and markup: stored as data, never used as paths.
   out.push({
     label: 'input named like a path',
