@@ -3,107 +3,30 @@
 // a run past its deadline, a warm-up past its budget or a process past its memory limit is
 // killed (SIGKILL) and replaced. See README.md in this folder for the process model, the limits
 // and how batching decides.
-import { compatibilityKey, concatBatch, splitBatch, type BatchingSettings } from './batching.js';
-import type { DeviceSpec } from './inference-devices.js';
-import {
-  memoryLimit,
-  modelError,
-  modelLoadFailed,
-  overloaded,
-  shuttingDown,
-  timedOut,
-  workerDied,
-} from './inference.errors.js';
-import { PoolWorker, type RunningBatch, type WarmCall } from './pool-worker.js';
-import { cleanRuntimeMessage, isAllocationFailure } from './runtime-message.js';
-import { sandboxLimitsAvailable, type SandboxExit, type SandboxLimitsMode } from './sandbox-process.js';
-import type { SignatureSpec } from './tensor-validation.js';
+import { compatibilityKey, concatBatch } from './batching.js';
+import { overloaded, shuttingDown, timedOut, workerDied } from './inference.errors.js';
+import { workerSettings, type PoolOptions, type PoolVersion, type RunResult } from './pool-options.js';
+import { Warmups } from './pool-warmups.js';
+import { exitCause, PoolWorker, runFailure, type RunningBatch } from './pool-worker.js';
+import { sandboxLimitsAvailable, type SandboxExit } from './sandbox-process.js';
 import type { WireTensor } from './tensor-types.js';
 import {
+  deliverBatch,
   makeVersionQueue,
   readyAt,
   refreshVersionQueue,
+  settle,
   takeBatch,
   type Pending,
   type VersionQueue,
 } from './version-queue.js';
 import type { FromWorker, VersionDescriptor, WorkerStats } from './worker-protocol.js';
 
-const MB = 2 ** 20;
-
-export type PoolOptions = {
-  workers: number;
-  devices: DeviceSpec[];
-  deviceFallback: boolean;
-  intraOpNumThreads: number;
-  sessionCache: { maxEntries: number; maxBytes: number };
-  /** Engine defaults; a version's own settings (ModelVersion.batching) win. */
-  batching: BatchingSettings;
-  /** Requests waiting per version before callers get OVERLOADED. */
-  maxQueuePerVersion: number;
-  /** Default per-request timeout (queue + run); a run past it is killed. */
-  timeoutMs: number;
-  /** V8 heap cap per worker process (`--max-old-space-size`). */
-  workerMaxHeapMb: number;
-  /**
-   * The largest request the API accepts (INFERENCE_MAX_REQUEST_BYTES). A warm-up input bigger
-   * than any request can be is not built: a hostile model declaring a fixed [16384, 16384] input
-   * would otherwise make every worker allocate a GiB when it becomes READY. Absent: no cap.
-   */
-  maxRequestBytes?: number;
-  /** Largest outputs a run may return (INFERENCE_MAX_RESPONSE_BYTES); default 64 MiB. */
-  maxOutputBytes?: number;
-  /**
-   * How many workers one version may occupy at once (INFERENCE_MAX_WORKERS_PER_VERSION); default
-   * all but one, so a version whose runs never end cannot hold every worker.
-   */
-  maxWorkersPerVersion?: number;
-  /** Time a warm-up (load + one synthetic run) may take before its worker is killed; default 10 s. */
-  warmupBudgetMs?: number;
-  /** Memory (address space, RLIMIT_AS) a worker may add beyond its idle size; default 4096 MB. */
-  workerMaxMemoryMb?: number;
-  /** CPU seconds (RLIMIT_CPU) a worker may use; it is replaced, when idle, at 80%. Default 3600. */
-  workerMaxCpuSeconds?: number;
-  /** How OS limits are applied (INFERENCE_SANDBOX_LIMITS); default `auto`. */
-  sandboxLimits?: SandboxLimitsMode;
-  /** How long past every caller's deadline a run may go before its worker is killed; default 0. */
-  watchdogGraceMs?: number;
-  /** How long close() lets idle workers release their sessions before killing them; default 2 s. */
-  shutdownGraceMs?: number;
-  logger?: PoolLogger;
-};
-
-type PoolLogger = {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-};
-
-/** A model version as the pool needs it: where it is, its signature, its batching settings. */
-export type PoolVersion = VersionDescriptor & {
-  outputs: readonly SignatureSpec[];
-  batching?: Partial<BatchingSettings> | null;
-};
-
-export type RunResult = {
-  outputs: WireTensor[];
-  /** Where it ran, e.g. `cpu` or `webgpu:0`. */
-  device: string;
-  /** How many requests shared the onnxruntime run (1 when it ran alone). */
-  batchSize: number;
-  /** onnxruntime's run time for the whole batch. */
-  inferenceTimeMs: number;
-  /** Time between enqueue and dispatch to a worker. */
-  queueTimeMs: number;
-};
-
-/** Versions whose warm-up failed or overran, remembered so that nothing warms them again. */
-const MAX_REMEMBERED_WARMUP_FAILURES = 10_000;
+export type { PoolOptions, PoolVersion, RunResult } from './pool-options.js';
 
 export class InferencePool {
   private readonly slots: PoolWorker[] = [];
   private readonly queues = new Map<string, VersionQueue>();
-  private readonly warmupFailures = new Map<string, string>();
   private nextJobId = 1;
   private closing = false;
   private closed?: Promise<void>;
@@ -113,7 +36,14 @@ export class InferencePool {
   private starting?: Promise<void>;
   private started = false;
 
-  private constructor(private readonly options: PoolOptions) {}
+  private readonly warmups: Warmups;
+
+  private constructor(private readonly options: PoolOptions) {
+    this.warmups = new Warmups(options.warmupBudgetMs ?? 10_000, {
+      pump: () => this.pump(),
+      jobId: () => this.nextJobId++,
+    });
+  }
 
   /**
    * Starts every worker and waits until each has checked its device.
@@ -180,31 +110,10 @@ export class InferencePool {
 
   private spawn(index: number): Promise<PoolWorker> {
     const o = this.options;
-    const { worker, ready } = PoolWorker.start(
-      index,
-      o.devices[index % o.devices.length],
-      {
-        init: {
-          fallbackToCpu: o.deviceFallback,
-          intraOpNumThreads: o.intraOpNumThreads,
-          cache: o.sessionCache,
-          // JSON has no Infinity: the largest safe integer stands for "no cap".
-          warmupMaxBytes: o.maxRequestBytes ?? Number.MAX_SAFE_INTEGER,
-          maxOutputBytes: o.maxOutputBytes ?? 64 * MB,
-          maxFrameBytes: 2 ** 32 - 1,
-        },
-        maxHeapMb: o.workerMaxHeapMb,
-        limitsMode: o.sandboxLimits ?? 'auto',
-        limits: {
-          extraAddressSpaceBytes: (o.workerMaxMemoryMb ?? 4096) * MB,
-          cpuSeconds: o.workerMaxCpuSeconds ?? 3600,
-        },
-      },
-      {
-        onMessage: (w, message, tensors) => this.onMessage(w, message, tensors),
-        onExit: (w, exit) => this.onExit(w, exit),
-      },
-    );
+    const { worker, ready } = PoolWorker.start(index, o.devices[index % o.devices.length], workerSettings(o), {
+      onMessage: (w, message, tensors) => this.onMessage(w, message, tensors),
+      onExit: (w, exit) => this.onExit(w, exit),
+    });
     this.slots[index] = worker;
     return ready.then((w) => {
       if (w.fallbackReason) {
@@ -217,14 +126,9 @@ export class InferencePool {
 
   /** A worker is gone: fail what it was doing and, unless closing, put a fresh one in its place. */
   private onExit(slot: PoolWorker, exit: SandboxExit): void {
-    const detail = exitDetail(exit);
-    const oom = isAllocationFailure(exit.stderr);
-    const cause = oom ? memoryLimit(detail, slot.loaded.size > 1) : workerDied(detail);
+    const { detail, cause } = exitCause(slot, exit);
     slot.ready = false;
-    this.failJob(slot, cause);
-    for (const w of slot.warmups.splice(0)) w.reject(cause);
-    for (const call of slot.calls.values()) call.reject(workerDied(detail));
-    slot.calls.clear();
+    slot.failAll(cause, workerDied(detail));
     // One that never got ready is not replaced: its start failed, and would fail again.
     if (this.slots[slot.index] !== slot || this.closing || !slot.wasReady) return;
     this.restarts++;
@@ -234,20 +138,6 @@ export class InferencePool {
     this.spawn(slot.index).catch((err: Error) => {
       this.options.logger?.error({ worker: slot.index, err }, 'inference worker could not be replaced');
     });
-  }
-
-  /** Fails the worker's batch or warm-up (callers whose deadline passed are already settled). */
-  private failJob(slot: PoolWorker, err: Error): void {
-    const job = slot.job;
-    slot.job = undefined;
-    if (!job) return;
-    if (job.kind === 'batch') {
-      clearTimeout(job.watchdog);
-      for (const p of job.requests) this.settle(p, err);
-    } else {
-      clearTimeout(job.timer);
-      job.reject(err);
-    }
   }
 
   private onMessage(slot: PoolWorker, message: FromWorker, tensors: WireTensor[]): void {
@@ -270,19 +160,15 @@ export class InferencePool {
       if (message.type === 'result') {
         slot.loaded.add(job.versionId);
         slot.cpuSeconds = message.cpuSeconds;
-        this.deliver(slot, job, tensors, message.inferenceTimeMs);
+        deliverBatch(job.requests, tensors, {
+          device: slot.device,
+          inferenceTimeMs: message.inferenceTimeMs,
+          dispatchedAt: job.dispatchedAt,
+        });
       } else if (message.type === 'error') {
-        const text = cleanRuntimeMessage(message.message);
-        let err: Error;
-        if (message.kind === 'memory') {
-          // Other sessions in the process may be what filled it: then a fresh process may do.
-          err = memoryLimit(
-            text,
-            [...slot.loaded].some((id) => id !== job.versionId),
-          );
-          this.recycle(slot, 'a run ran out of memory');
-        } else err = message.stage === 'load' ? modelLoadFailed(text) : modelError(text);
-        for (const p of job.requests) this.settle(p, err);
+        const err = runFailure(slot, job, message);
+        if (message.kind === 'memory') this.recycle(slot, 'a run ran out of memory');
+        for (const p of job.requests) settle(p, err);
       }
       const cpuLimit = this.options.workerMaxCpuSeconds ?? 3600;
       if (!slot.retired && slot.limited && slot.cpuSeconds > 0.8 * cpuLimit) {
@@ -290,37 +176,6 @@ export class InferencePool {
       }
     }
     this.pump();
-  }
-
-  private deliver(slot: PoolWorker, batch: RunningBatch, outputs: WireTensor[], inferenceTimeMs: number): void {
-    const { requests } = batch;
-    const base = { device: slot.device, batchSize: requests.length, inferenceTimeMs };
-    if (requests.length === 1) {
-      const p = requests[0];
-      this.settle(p, null, { ...base, outputs, queueTimeMs: batch.dispatchedAt - p.enqueuedAt });
-      return;
-    }
-    let parts: WireTensor[][];
-    try {
-      parts = splitBatch(
-        outputs,
-        requests.map((p) => p.rows),
-      );
-    } catch (err) {
-      for (const p of requests) this.settle(p, modelError((err as Error).message));
-      return;
-    }
-    requests.forEach((p, i) =>
-      this.settle(p, null, { ...base, outputs: parts[i], queueTimeMs: batch.dispatchedAt - p.enqueuedAt }),
-    );
-  }
-
-  private settle(p: Pending, err: Error | null, result?: RunResult): void {
-    if (p.settled) return;
-    p.settled = true;
-    clearTimeout(p.timer);
-    if (err) p.reject(err);
-    else p.resolve(result!);
   }
 
   /**
@@ -352,7 +207,7 @@ export class InferencePool {
       p.timer = setTimeout(() => {
         const i = queue.items.indexOf(p);
         if (i >= 0) queue.items.splice(i, 1);
-        this.settle(p, timedOut(timeoutMs, i >= 0 ? 'queued' : 'running'));
+        settle(p, timedOut(timeoutMs, i >= 0 ? 'queued' : 'running'));
       }, timeoutMs);
       queue.items.push(p);
       this.pump();
@@ -392,7 +247,7 @@ export class InferencePool {
     let nextAt = Infinity;
     for (const slot of this.slots) {
       const warm = slot?.idle ? slot.warmups.shift() : undefined;
-      if (warm) this.startWarm(slot, warm);
+      if (warm) this.warmups.start(slot, warm);
     }
     for (;;) {
       const idle = this.slots.filter((s) => s?.idle);
@@ -448,48 +303,14 @@ export class InferencePool {
     slot.send({ type: 'run', jobId, version: this.descriptor(q.version) }, tensors);
   }
 
-  private startWarm(slot: PoolWorker, warm: WarmCall): void {
-    slot.job = warm;
-    warm.timer = setTimeout(() => {
-      const note = `the warm-up (load and one run on the smallest inputs) took longer than ${warm.budgetMs} ms and was stopped`;
-      this.rememberWarmupFailure(warm.version.id, note);
-      slot.job = undefined;
-      slot.kill('its warm-up passed its budget');
-      warm.resolve({ type: 'warmed', jobId: warm.jobId, warmupError: note, bytes: 0 });
-    }, warm.budgetMs);
-    slot.send({ type: 'warm', jobId: warm.jobId, version: warm.version });
-  }
-
-  private rememberWarmupFailure(versionId: string, note: string): void {
-    this.warmupFailures.delete(versionId);
-    this.warmupFailures.set(versionId, note);
-    if (this.warmupFailures.size > MAX_REMEMBERED_WARMUP_FAILURES) {
-      this.warmupFailures.delete(this.warmupFailures.keys().next().value!);
-    }
-  }
-
   private descriptor(v: PoolVersion): VersionDescriptor {
     return {
       id: v.id,
       path: v.path,
       sizeBytes: v.sizeBytes,
       inputs: v.inputs,
-      skipWarmup: this.warmupFailures.has(v.id) || undefined,
+      skipWarmup: this.warmups.failed(v.id) !== undefined || undefined,
     };
-  }
-
-  private warmOn(slot: PoolWorker, version: PoolVersion): Promise<FromWorker> {
-    return new Promise<FromWorker>((resolve, reject) => {
-      slot.warmups.push({
-        kind: 'warm',
-        jobId: this.nextJobId++,
-        version: this.descriptor(version),
-        budgetMs: this.options.warmupBudgetMs ?? 10_000,
-        resolve,
-        reject,
-      });
-      this.pump();
-    });
   }
 
   /**
@@ -503,29 +324,11 @@ export class InferencePool {
    *   when it does not fit in a worker.
    */
   async warm(version: PoolVersion): Promise<{ warmupError?: string }> {
-    const known = this.warmupFailures.get(version.id);
+    const known = this.warmups.failed(version.id);
     if (known) return { warmupError: known };
     await this.ensureStarted();
     const slots = this.slots.filter((s) => s?.ready && !s.exited && !s.retired);
-    let warmupError: string | undefined;
-    const take = (a: FromWorker, slot: PoolWorker) => {
-      if (a.type === 'error') {
-        const text = cleanRuntimeMessage(a.message);
-        throw a.kind === 'memory' ? memoryLimit(text, false) : modelLoadFailed(text);
-      }
-      if (a.type !== 'warmed') return;
-      if (a.warmupError) {
-        warmupError ??= a.warmupError;
-        if (!this.warmupFailures.has(version.id)) slot.loaded.add(version.id);
-      } else slot.loaded.add(version.id);
-    };
-    if (slots.length === 0) return {};
-    take(await this.warmOn(slots[0], version), slots[0]);
-    if (this.warmupFailures.has(version.id)) return { warmupError: this.warmupFailures.get(version.id) };
-    const rest = slots.slice(1);
-    const answers = await Promise.all(rest.map((s) => this.warmOn(s, version)));
-    answers.forEach((a, i) => take(a, rest[i]));
-    return { warmupError };
+    return this.warmups.everywhere(slots, version.id, () => this.descriptor(version));
   }
 
   /** Drops a version's sessions everywhere (deleted or replaced). */
@@ -542,16 +345,7 @@ export class InferencePool {
   async stats(): Promise<(WorkerStats & { index: number; device: string })[]> {
     await this.ensureStarted();
     const slots = this.slots.filter((s) => s?.ready && !s.exited);
-    const answers = await Promise.all(
-      slots.map(
-        (s) =>
-          new Promise<FromWorker>((resolve, reject) => {
-            const jobId = this.nextJobId++;
-            s.calls.set(jobId, { resolve, reject });
-            s.send({ type: 'stats', jobId });
-          }),
-      ),
-    );
+    const answers = await Promise.all(slots.map((s) => s.stats(this.nextJobId++)));
     return answers.map((a, i) => {
       if (a.type !== 'stats') throw new Error('unexpected answer to stats');
       return { ...a.stats, index: slots[i].index, device: slots[i].device };
@@ -590,16 +384,13 @@ export class InferencePool {
     this.closing = true;
     clearTimeout(this.pumpTimer);
     for (const q of this.queues.values()) {
-      for (const p of q.items) this.settle(p, shuttingDown());
+      for (const p of q.items) settle(p, shuttingDown());
       q.items = [];
     }
     await Promise.all(
       this.slots.filter(Boolean).map(async (s) => {
         const busy = !!s.job;
-        this.failJob(s, shuttingDown());
-        for (const w of s.warmups.splice(0)) w.reject(shuttingDown());
-        for (const c of s.calls.values()) c.reject(shuttingDown());
-        s.calls.clear();
+        s.failAll(shuttingDown(), shuttingDown());
         if (s.exited) return;
         if (busy || !s.ready) s.kill('the pool is closing');
         await s.stop(this.options.shutdownGraceMs ?? 2000);
@@ -607,14 +398,3 @@ export class InferencePool {
     );
   }
 }
-
-// How a worker ended, in a few words: how it was stopped, and the line of its stderr that says
-// why (V8's or the C++ runtime's fatal message) — not its stack trace, which names server paths.
-function exitDetail(exit: SandboxExit): string {
-  const how = exit.killedFor ?? (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`);
-  if (exit.killedFor) return how;
-  const line = exit.stderr.split('\n').find((l) => FATAL_LINE.test(l));
-  return line ? `${how}: ${cleanRuntimeMessage(line, { maxChars: 200 })}` : how;
-}
-
-const FATAL_LINE = /FATAL ERROR|out of memory|terminate called|bad_alloc|Segmentation fault|Aborted/i;

@@ -2,7 +2,9 @@
 // inference-worker.ts, its start-up handshake and limits, and what it is doing now. Scheduling
 // (which batch or warm-up goes where, deadlines) is the pool's; this file only owns the process.
 import type { DeviceSpec } from './inference-devices.js';
+import { memoryLimit, modelError, modelLoadFailed, workerDied } from './inference.errors.js';
 import type { Frame } from './ipc-frames.js';
+import { cleanRuntimeMessage, isAllocationFailure } from './runtime-message.js';
 import {
   SandboxProcess,
   sandboxEntry,
@@ -11,7 +13,7 @@ import {
   type SandboxLimitsMode,
 } from './sandbox-process.js';
 import type { WireTensor } from './tensor-types.js';
-import type { Pending } from './version-queue.js';
+import { settle, type Pending } from './version-queue.js';
 import type { FromWorker, ToWorker, VersionDescriptor, WorkerInit } from './worker-protocol.js';
 
 export type PoolWorkerSettings = {
@@ -167,7 +169,68 @@ export class PoolWorker {
     clearTimeout(timer);
   }
 
+  /** Its stats (sent at once: they do not occupy it, and come after whatever it runs now). */
+  stats(jobId: number): Promise<FromWorker> {
+    return new Promise<FromWorker>((resolve, reject) => {
+      this.calls.set(jobId, { resolve, reject });
+      this.send({ type: 'stats', jobId });
+    });
+  }
+
+  /** Fails all it holds: its batch or warm-up (callers already past their deadline stay as they are), queued warm-ups, stats. */
+  failAll(err: Error, callsErr: Error): void {
+    const job = this.job;
+    this.job = undefined;
+    if (job?.kind === 'batch') {
+      clearTimeout(job.watchdog);
+      for (const p of job.requests) settle(p, err);
+    } else if (job) {
+      clearTimeout(job.timer);
+      job.reject(err);
+    }
+    for (const w of this.warmups.splice(0)) w.reject(err);
+    for (const call of this.calls.values()) call.reject(callsErr);
+    this.calls.clear();
+  }
+
   whenExited(): Promise<SandboxExit> {
     return this.process.exited;
   }
 }
+
+/** What a failed run's answer means for its callers. */
+export function runFailure(
+  worker: PoolWorker,
+  batch: RunningBatch,
+  answer: Extract<FromWorker, { type: 'error' }>,
+): Error {
+  const text = cleanRuntimeMessage(answer.message);
+  // Other sessions in the process may be what filled it: then a fresh process may do.
+  if (answer.kind === 'memory')
+    return memoryLimit(
+      text,
+      [...worker.loaded].some((id) => id !== batch.versionId),
+    );
+  return answer.stage === 'load' ? modelLoadFailed(text) : modelError(text);
+}
+
+/**
+ * What a worker's exit means for the requests it ran: out of memory (its stderr says so: V8's
+ * heap or an allocation the runtime could not make) or simply gone (killed, crashed).
+ */
+export function exitCause(worker: PoolWorker, exit: SandboxExit): { detail: string; cause: Error } {
+  const detail = exitDetail(exit);
+  const oom = isAllocationFailure(exit.stderr);
+  return { detail, cause: oom ? memoryLimit(detail, worker.loaded.size > 1) : workerDied(detail) };
+}
+
+// How a worker ended, in a few words: how it was stopped, and the line of its stderr that says
+// why (V8's or the C++ runtime's fatal message) — not its stack trace, which names server paths.
+function exitDetail(exit: SandboxExit): string {
+  const how = exit.killedFor ?? (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`);
+  if (exit.killedFor) return how;
+  const line = exit.stderr.split('\n').find((l) => FATAL_LINE.test(l));
+  return line ? `${how}: ${cleanRuntimeMessage(line, { maxChars: 200 })}` : how;
+}
+
+const FATAL_LINE = /FATAL ERROR|out of memory|terminate called|bad_alloc|Segmentation fault|Aborted/i;

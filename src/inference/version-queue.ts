@@ -1,7 +1,8 @@
 // One model version's waiting requests and the rule that turns them into batches: the
 // scheduling data of the pool, kept apart from the worker lifecycle in inference-pool.ts.
-import { batchAxis, type BatchingSettings } from './batching.js';
-import type { PoolVersion, RunResult } from './inference-pool.js';
+import { batchAxis, splitBatch, type BatchingSettings } from './batching.js';
+import { modelError } from './inference.errors.js';
+import type { PoolVersion, RunResult } from './pool-options.js';
 import type { WireTensor } from './tensor-types.js';
 
 /** A request waiting for (or running in) a worker. */
@@ -72,4 +73,40 @@ export function takeBatch(q: VersionQueue): Pending[] {
     } else i++;
   }
   return batch;
+}
+
+/** Settles a request once (its timer, a result, a failure: whichever comes first wins). */
+export function settle(p: Pending, err: Error | null, result?: RunResult): void {
+  if (p.settled) return;
+  p.settled = true;
+  clearTimeout(p.timer);
+  if (err) p.reject(err);
+  else p.resolve(result!);
+}
+
+/** Gives each request of a batch its own rows of the outputs (all of them when it ran alone). */
+export function deliverBatch(
+  requests: readonly Pending[],
+  outputs: WireTensor[],
+  run: { device: string; inferenceTimeMs: number; dispatchedAt: number },
+): void {
+  const base = { device: run.device, batchSize: requests.length, inferenceTimeMs: run.inferenceTimeMs };
+  if (requests.length === 1) {
+    const p = requests[0];
+    settle(p, null, { ...base, outputs, queueTimeMs: run.dispatchedAt - p.enqueuedAt });
+    return;
+  }
+  let parts: WireTensor[][];
+  try {
+    parts = splitBatch(
+      outputs,
+      requests.map((p) => p.rows),
+    );
+  } catch (err) {
+    for (const p of requests) settle(p, modelError((err as Error).message));
+    return;
+  }
+  requests.forEach((p, i) =>
+    settle(p, null, { ...base, outputs: parts[i], queueTimeMs: run.dispatchedAt - p.enqueuedAt }),
+  );
 }
