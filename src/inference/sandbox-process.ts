@@ -186,7 +186,7 @@ export class SandboxProcess {
    * @throws Error in `required` mode when they cannot be applied.
    */
   async limit(mode: SandboxLimitsMode, limits: SandboxLimits, now: SandboxUsage): Promise<boolean> {
-    if (mode === 'off') return false;
+    if (mode === 'off' || (mode === 'auto' && !(await sandboxLimitsAvailable()))) return false;
     const as = Math.ceil(now.vmBytes + limits.extraAddressSpaceBytes);
     const cpu = Math.ceil(now.cpuSeconds + limits.cpuSeconds);
     const args = ['--pid', String(this.pid), `--as=${as}:${as}`, `--cpu=${cpu}:${cpu}`, '--core=0:0'];
