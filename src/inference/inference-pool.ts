@@ -134,6 +134,7 @@ export class InferencePool {
     this.restarts++;
     const entry = { worker: slot.index, detail };
     if (exit.killedFor) this.options.logger?.warn(entry, 'inference worker killed; replacing it');
+    else if (slot.retired && exit.code === 0) this.options.logger?.info(entry, 'inference worker left; replacing it');
     else this.options.logger?.error(entry, 'inference worker died; replacing it');
     this.spawn(slot.index).catch((err: Error) => {
       this.options.logger?.error({ worker: slot.index, err }, 'inference worker could not be replaced');

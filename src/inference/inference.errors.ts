@@ -49,6 +49,14 @@ export const timedOut = (timeoutMs: number, stage: 'queued' | 'running' = 'queue
         { reason: InferenceFailure.TIMEOUT, retryable: false, timeoutMs, stage },
       );
 
+/** The kernel stopped a worker at its CPU time limit (RLIMIT_CPU) while it ran this. */
+export const cpuLimitReached = () =>
+  new AppError(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    'the model used more CPU time than an inference process may have and was stopped; the same inputs would again',
+    { reason: InferenceFailure.TIMEOUT, retryable: false, stage: 'running' },
+  );
+
 /**
  * The model's load or run needed more memory than its process may have. Final when the process
  * held nothing else (the model alone is too big); retryable when other sessions shared it (a

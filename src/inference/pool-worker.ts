@@ -2,7 +2,7 @@
 // inference-worker.ts, its start-up handshake and limits, and what it is doing now. Scheduling
 // (which batch or warm-up goes where, deadlines) is the pool's; this file only owns the process.
 import type { DeviceSpec } from './inference-devices.js';
-import { memoryLimit, modelError, modelLoadFailed, workerDied } from './inference.errors.js';
+import { cpuLimitReached, memoryLimit, modelError, modelLoadFailed, workerDied } from './inference.errors.js';
 import type { Frame } from './ipc-frames.js';
 import { cleanRuntimeMessage, isAllocationFailure } from './runtime-message.js';
 import {
@@ -216,6 +216,8 @@ export function runFailure(
  */
 export function exitCause(worker: PoolWorker, exit: SandboxExit): { detail: string; cause: Error } {
   const detail = exitDetail(exit);
+  // The pool replaces a worker at 80% of its CPU limit, so one that reaches it did so on one run.
+  if (exit.signal === 'SIGXCPU') return { detail, cause: cpuLimitReached() };
   const oom = isAllocationFailure(exit.stderr);
   return { detail, cause: oom ? memoryLimit(detail, worker.loaded.size > 1) : workerDied(detail) };
 }

@@ -189,7 +189,8 @@ export class SandboxProcess {
     if (mode === 'off' || (mode === 'auto' && !(await sandboxLimitsAvailable()))) return false;
     const as = Math.ceil(now.vmBytes + limits.extraAddressSpaceBytes);
     const cpu = Math.ceil(now.cpuSeconds + limits.cpuSeconds);
-    const args = ['--pid', String(this.pid), `--as=${as}:${as}`, `--cpu=${cpu}:${cpu}`, '--core=0:0'];
+    // CPU: SIGXCPU at the soft limit (the process ends, and its exit says why), SIGKILL a second later.
+    const args = ['--pid', String(this.pid), `--as=${as}:${as}`, `--cpu=${cpu}:${cpu + 1}`, '--core=0:0'];
     try {
       await run('prlimit', args);
       return true;

@@ -124,6 +124,20 @@ describe('a run that never ends', () => {
     await honestRun(pool, honest);
   }, 60_000);
 
+  it('is stopped by the kernel at its worker’s CPU time limit, with no deadline near', async () => {
+    pool = await startTestPool({ workerMaxCpuSeconds: 2 });
+    const hang = loopInput();
+    const [{ pid }] = await pool.stats();
+    const started = performance.now();
+    const err = await outcome(pool.run(hang, trips(hang, '1000000000000'), { timeoutMs: 120_000 }));
+    expect(err).toMatchObject({ details: { reason: 'TIMEOUT', stage: 'running', retryable: false } });
+    expect(err.message).toMatch(/more CPU time than an inference process may have/);
+    // Two CPU seconds, however long a busy machine takes to give them.
+    expect(performance.now() - started).toBeLessThan(60_000);
+    expect(alive(pid)).toBe(false);
+    await until(() => pool.health().ready === 1, 'a replacement worker');
+  }, 90_000);
+
   it('is killed when the pool closes: close() returns at once and no worker is left', async () => {
     pool = await startTestPool();
     const hang = loopInput();
