@@ -31,6 +31,7 @@ import { observabilityPlugin } from '../graphql/observability.plugin.js';
 import { responseCachePlugin } from '../graphql/response-cache.plugin.js';
 import { websocketConnections } from '../observability/metrics.js';
 import { requestIdContext, requestIdMiddleware, requestIdOf } from '../observability/request-id.js';
+import { corsMiddleware } from './cors.js';
 import { notFoundHandler, rootRoutes } from './root.routes.js';
 import { websocketOperations } from './websocket-operations.js';
 
@@ -138,6 +139,9 @@ export async function startServer(app: App, listen: { port: number; host: string
   expressApp.use(requestIdMiddleware());
   expressApp.use(drainer.middleware);
   expressApp.use(httpMetricsMiddleware());
+  // The routes browsers call; not /metrics or the Stripe webhook, which no page should reach.
+  expressApp.use('/graphql', corsMiddleware(app.config.cors, ['GET', 'POST']));
+  expressApp.use('/health', corsMiddleware(app.config.cors, ['GET']));
   expressApp.use(rootRoutes({ playground: app.config.playground }));
   // GET /graphql from a browser: the bundled playground, ahead of Apollo's handler.
   if (app.config.playground) expressApp.use(playgroundRoutes());
