@@ -31,6 +31,8 @@ import { observabilityPlugin } from '../graphql/observability.plugin.js';
 import { responseCachePlugin } from '../graphql/response-cache.plugin.js';
 import { websocketConnections } from '../observability/metrics.js';
 import { requestIdContext, requestIdMiddleware, requestIdOf } from '../observability/request-id.js';
+import { httpBodyLimit } from '../inference/request-size.js';
+import { errorStatusPlugin } from '../graphql/error-status.plugin.js';
 import { corsMiddleware } from './cors.js';
 import { notFoundHandler, rootRoutes } from './root.routes.js';
 import { websocketOperations } from './websocket-operations.js';
@@ -50,10 +52,13 @@ export async function startServer(app: App, listen: { port: number; host: string
   const expressApp = express();
   expressApp.disable('x-powered-by');
   const httpServer = createServer(expressApp);
+  // One size rule for both transports (src/inference/request-size.ts): a WebSocket message may be
+  // as large as an HTTP body (ws's own default is 100 MiB).
+  const maxBodyBytes = httpBodyLimit(app.config.inference.maxRequestBytes);
 
   // graphql-ws shares the HTTP server and path. Apollo's plugins and formatError do not run for
   // WebSocket operations (apollo-server#6492), so the context is built here per operation.
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: maxBodyBytes });
   wsServer.on('connection', (socket) => {
     // Registered before useServer's own 'connection' listener, so it sees the socket first.
     refuseServerMessagesFromClient(socket);
@@ -122,6 +127,8 @@ export async function startServer(app: App, listen: { port: number; host: string
       // Apollo's default cache-control plugin wraps every field resolver (willResolveField) to
       // collect them: a fifth of predict's allocations under load, measured.
       ApolloServerPluginCacheControlDisabled(),
+      // PAYLOAD_TOO_LARGE is 413 wherever it is raised, as the body parser's own refusal is.
+      errorStatusPlugin(),
       // Token buckets per caller and operation class; RateLimit-* headers, 429 RATE_LIMITED.
       rateLimitPlugin(app.rateLimits),
       // Cost limit (needs the variables, so it runs once the operation is resolved).
@@ -150,7 +157,8 @@ export async function startServer(app: App, listen: { port: number; host: string
     (_req, _res, next) => {
       withSqlCounter(() => next());
     },
-    express.json({ limit: '10mb' }),
+    // Follows INFERENCE_MAX_REQUEST_BYTES: its tensors fit as b64 (src/inference/request-size.ts).
+    express.json({ limit: maxBodyBytes }),
     // GraphQL multipart requests (model uploads). Only multipart bodies are touched; the file
     // streams to a temporary file (fs-capacitor), never into memory. Every limit is set: the
     // library's defaults are 5 MB per file and unlimited files. A file over maxFileSize fails
@@ -186,7 +194,12 @@ export async function startServer(app: App, listen: { port: number; host: string
   expressApp.use(stripeWebhookRoutes(app));
   expressApp.use(metricsRoutes());
   expressApp.use(notFoundHandler());
-  expressApp.use(bodyErrorHandler(app.logger));
+  expressApp.use(
+    bodyErrorHandler(app.logger, {
+      maxRequestBytes: app.config.inference.maxRequestBytes,
+      uploadMaxFieldBytes: app.config.uploadMaxFieldBytes,
+    }),
+  );
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
