@@ -8,6 +8,7 @@ import {
 } from './billing/billing.config.js';
 import { INFERENCE_ENV, inferenceConfigFrom, type InferenceSettings } from './inference/inference.config.js';
 import { JOBS_ENV, jobsConfigFrom, type JobsSettings } from './predictions/jobs.config.js';
+import { corsPolicyFrom, type CorsPolicy } from './http/cors.js';
 
 /**
  * Environment configuration, parsed once at start. A bad value stops the process with a message
@@ -73,6 +74,16 @@ const schema = z.object({
   PUBSUB_PREFIX: z.string().min(1).max(100).default('mm:'),
   CATALOG_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   PREDICT_VERSION_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        corsPolicyFrom(v, 'production');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
 });
 
 /**
@@ -121,6 +132,8 @@ export type Config = AuthSettings &
     catalogCacheTtlMs: number;
     /** How long `predict` may reuse a resolved (model, version) between catalog writes; 0: off. */
     predictVersionCacheTtlMs: number;
+    /** Browser origins allowed by CORS (CORS_ORIGINS; unset: localhost outside production, none in it). */
+    cors: CorsPolicy;
   };
 
 export const SECRET_KEYS = [
@@ -177,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pubSubPrefix: e.PUBSUB_PREFIX,
     catalogCacheTtlMs: e.CATALOG_CACHE_TTL_MS,
     predictVersionCacheTtlMs: e.PREDICT_VERSION_CACHE_TTL_MS,
+    cors: corsPolicyFrom(e.CORS_ORIGINS, e.NODE_ENV),
   };
 }
 

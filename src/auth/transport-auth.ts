@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { Context as WsContext } from 'graphql-ws';
 import type { Extra as WsBaseExtra } from 'graphql-ws/use/ws';
 import type { App } from '../app.js';
@@ -23,7 +23,9 @@ export const WS_CLOSE = {
 /** What this layer keeps on a graphql-ws connection's `extra`. */
 export type WsAuthExtra = { caller?: Caller; onSocketClose?: () => void };
 
-type Ctx = WsContext<Record<string, unknown> | undefined, WsBaseExtra & Partial<WsAuthExtra>>;
+/** A graphql-ws connection as this layer sees it. */
+export type WsAuthContext = WsContext<Record<string, unknown> | undefined, WsBaseExtra & Partial<WsAuthExtra>>;
+type Ctx = WsAuthContext;
 
 /** setTimeout's ceiling (~24.8 days); credentials that live longer are not timed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -154,18 +156,5 @@ export function websocketAuth(app: App, options: { maxConnectionsPerUser: number
     connectionsOf(userId: string): number {
       return perUser.get(userId) ?? 0;
     },
-  };
-}
-
-type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-
-/**
- * graphql-ws `onNext`: the same error formatting as HTTP (codes from AppError, masked internals),
- * which Apollo's formatError never reaches over WebSocket (apollo-server#6492).
- */
-export function formatWsResult(formatError: FormatError) {
-  return (_ctx: unknown, _id: unknown, _payload: unknown, _args: unknown, result: ExecutionResult) => {
-    if (!result.errors?.length) return undefined;
-    return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
   };
 }

@@ -15,6 +15,7 @@ import {
   type RowCounts,
 } from './support/abuse-harness.js';
 import { multipartBody, multipartCorpus } from './support/abuse-multipart.js';
+import { httpBodyLimit } from '../../src/inference/request-size.js';
 
 const h = new AbuseHarness();
 let before: RowCounts;
@@ -402,8 +403,9 @@ it('oversized and ill-typed variables: BAD_USER_INPUT or PAYLOAD_TOO_LARGE, neve
     const res = await h.gql(list, variables);
     h.check(tally, `variables #${i} ${JSON.stringify(variables).slice(0, 80)}`, res);
   });
-  // One body over the 10 MB JSON limit.
-  const big = await h.gql(list, { filter: { search: 'x'.repeat(11 * 1024 * 1024) } });
+  // One body over the JSON limit, which follows INFERENCE_MAX_REQUEST_BYTES (src/inference/request-size.ts).
+  const overLimit = httpBodyLimit(h.server.app.config.inference.maxRequestBytes) + 1;
+  const big = await h.gql(list, { filter: { search: 'x'.repeat(overLimit) } });
   h.check(tally, 'variables over the body limit', big);
   expect(big.status).toBe(413);
   await h.alive();
