@@ -15,7 +15,12 @@ import type { App } from '../app.js';
 import { buildContext } from '../graphql/build-context.js';
 import { buildHttpContext, websocketAuth, type WsAuthContext, type WsAuthExtra } from '../auth/transport-auth.js';
 import { rateLimitPlugin } from '../auth/rate-limit/rate-limiting.js';
-import { costLimitPlugin, hardeningRules, websocketGuard } from '../graphql/validation/hardening.js';
+import {
+  costLimitPlugin,
+  hardeningRules,
+  MAX_DOCUMENT_TOKENS,
+  websocketGuard,
+} from '../graphql/validation/hardening.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createFormatError } from '../graphql/format-error.js';
 import { withSqlCounter } from '../db/sql-counter.js';
@@ -118,6 +123,7 @@ export async function startServer(app: App, listen: { port: number; host: string
     // Depth, aliases and operations per document (src/graphql/validation/); batching stays off
     // and CSRF prevention on (both Apollo defaults, stated so that nobody flips them unawares).
     validationRules: hardeningRules(app.config.graphqlLimits),
+    parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
     plugins: [
