@@ -35,9 +35,9 @@ export function createJobs(
     queuePrefix: config.jobs.queuePrefix,
     jobLockDurationMs: config.jobs.lockMs,
   };
-  const predictionQueue = createJobQueue<PredictionJob>('predictions', queueConfig);
-  const webhookQueue = createJobQueue<WebhookJob>('webhooks', queueConfig);
   const logger = parts.logger.child({ component: 'jobs' });
+  const predictionQueue = createJobQueue<PredictionJob>('predictions', queueConfig, logger);
+  const webhookQueue = createJobQueue<WebhookJob>('webhooks', queueConfig, logger);
   const dispatcher = new WebhookDispatcher({
     queue: webhookQueue,
     secretFor: (userId) => webhookSecretOf(parts.orm.em.fork(), userId),
