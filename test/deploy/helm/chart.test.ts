@@ -579,10 +579,13 @@ describe('values it refuses, with a message naming the value', () => {
     );
   });
 
-  it('CPU workers scaled to zero', () => {
+  it('no worker left to take jobs below the GPU activation threshold', () => {
     expect(renderError(merge(MINIMAL_VALUES, { workers: { cpu: { autoscaling: { minReplicas: 0 } } } }))).toContain(
       'workers.cpu.autoscaling.minReplicas must be at least 1',
     );
+    expect(
+      renderError(merge(MINIMAL_VALUES, { workers: { cpu: { enabled: false }, gpu: { enabled: true } } })),
+    ).toContain('workers.gpu.autoscaling.minReplicas must be at least 1 when CPU workers are off');
   });
 });
 

@@ -89,6 +89,9 @@ Refuses values that would give pods that cannot start, with a message naming the
 {{- if and .Values.workers.cpu.enabled .Values.keda.enabled (lt (int .Values.workers.cpu.autoscaling.minReplicas) 1) }}
 {{- fail "workers.cpu.autoscaling.minReplicas must be at least 1: delayed retries are promoted and lost jobs swept only by running workers" }}
 {{- end }}
+{{- if and .Values.workers.gpu.enabled (not .Values.workers.cpu.enabled) .Values.keda.enabled (lt (int .Values.workers.gpu.autoscaling.minReplicas) 1) }}
+{{- fail "workers.gpu.autoscaling.minReplicas must be at least 1 when CPU workers are off: below activationWaiting, queued jobs would wait for no worker" }}
+{{- end }}
 {{- $grace := include "mm.shutdownGraceSeconds" (list . .Values.api.env) | int }}
 {{- $apiNeed := add $grace 5 (int .Values.api.preStopSleepSeconds) }}
 {{- if le (int .Values.api.terminationGracePeriodSeconds) $apiNeed }}
