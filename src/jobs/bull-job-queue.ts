@@ -126,6 +126,12 @@ export class BullJobQueue<T> implements JobQueue<T> {
     return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0 };
   }
 
+  async nextWaitingSince() {
+    // Ascending: the list's tail, the job a worker takes next; its timestamp is when it was added.
+    const [next] = await this.queue.getWaiting(0, 0);
+    return next?.timestamp;
+  }
+
   process(handler: JobHandler<T>, options: ProcessOptions<T>): void {
     if (this.worker) throw new Error(`queue ${this.name} already has a processor`);
     const connection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });

@@ -153,6 +153,22 @@ describe.each(implementations)('%s job queue', (_name, make) => {
     expect(await queue.cancel('nope')).toBe(false);
   });
 
+  it('says when the job next in line was added, the oldest waiting one', async () => {
+    expect(await queue.nextWaitingSince()).toBeUndefined();
+    const before = Date.now();
+    await queue.add('first', { n: 1 });
+    const after = Date.now();
+    await new Promise((r) => setTimeout(r, 30));
+    await queue.add('second', { n: 2 });
+    const since = await queue.nextWaitingSince();
+    expect(since).toBeGreaterThanOrEqual(before);
+    expect(since).toBeLessThanOrEqual(after);
+    expect(await queue.cancel('first')).toBe(true);
+    expect(await queue.nextWaitingSince()).toBeGreaterThan(after);
+    expect(await queue.cancel('second')).toBe(true);
+    expect(await queue.nextWaitingSince()).toBeUndefined();
+  });
+
   it('never runs more jobs at once than its concurrency', async () => {
     let running = 0;
     let peak = 0;
