@@ -16,6 +16,7 @@ export type WsResult<T = unknown> = {
  */
 export function openWs(server: TestServer, connectionParams: Record<string, unknown> = {}) {
   let closeCode: number | undefined;
+  let connections = 0;
   const client: Client = createClient({
     url: server.url.replace('http', 'ws'),
     webSocketImpl: WebSocket,
@@ -26,22 +27,28 @@ export function openWs(server: TestServer, connectionParams: Record<string, unkn
     onNonLazyError: () => undefined,
   });
   client.on('closed', (e) => (closeCode = (e as { code?: number }).code));
+  client.on('connected', () => connections++);
   return {
     client,
     get closeCode() {
       return closeCode;
     },
-    /** Runs one operation (query, mutation, or a subscription's first result) on this connection. */
+    /** Sockets opened so far: 1 unless the client reconnected. */
+    get connections() {
+      return connections;
+    },
+    /** Runs one query or mutation on this connection: its result, or how the connection ended. */
     run<T = unknown>(document: string | DocumentNode, variables?: Record<string, unknown>): Promise<WsResult<T>> {
       const query = typeof document === 'string' ? document : print(document);
       return new Promise((resolve) => {
         let out: WsResult<T> = {};
-        const stop = client.subscribe<T>(
+        // Not unsubscribed after `next`: the server completes a query or mutation itself, and an
+        // early unsubscribe makes graphql-ws's client count its release twice and close the socket.
+        client.subscribe<T>(
           { query, variables },
           {
             next: (r) => {
               out = { data: r.data, errors: r.errors as WsResult['errors'] };
-              if (r.data !== undefined) stop();
               resolve(out);
             },
             error: (e) => {
