@@ -13,7 +13,13 @@ import { useServer } from 'graphql-ws/use/ws';
 import { refuseServerMessagesFromClient } from '../subscriptions/client-message-filter.js';
 import type { App } from '../app.js';
 import { buildContext } from '../graphql/build-context.js';
-import { buildHttpContext, formatWsResult, websocketAuth, type WsAuthExtra } from '../auth/transport-auth.js';
+import {
+  buildHttpContext,
+  formatWsErrors,
+  formatWsResult,
+  websocketAuth,
+  type WsAuthExtra,
+} from '../auth/transport-auth.js';
 import { rateLimitPlugin } from '../auth/rate-limit/rate-limiting.js';
 import { costLimitPlugin, hardeningRules, websocketGuard } from '../graphql/validation/hardening.js';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -73,8 +79,12 @@ export async function startServer(app: App, listen: { port: number; host: string
     {
       schema: app.schema,
       onConnect: (ctx) => wsAuth.onConnect(ctx),
-      // A closed account's socket is closed by the re-check; its operation is refused with it.
-      onSubscribe: async (ctx, id, payload) => (await wsAuth.recheck(ctx)) ?? wsGuard.onSubscribe(ctx, id, payload),
+      // A closed account's or revoked key's socket is closed by the re-check; its operation is
+      // refused with it. Refusals go through the HTTP formatter (no suggestions in production).
+      onSubscribe: formatWsErrors(
+        formatError,
+        async (ctx, id, payload) => (await wsAuth.recheck(ctx)) ?? wsGuard.onSubscribe(ctx, id, payload),
+      ),
       onComplete: (ctx, id) => wsGuard.onComplete(ctx, id),
       context: (ctx) => buildContext(app, { caller: wsAuth.callerOf(ctx) }),
       // One execution per event for all subscribers with the same operation and rights
