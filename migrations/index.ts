@@ -1,6 +1,7 @@
 // The ordered list of migrations. `npm run migration:create` appends to it; never edit a
 // migration after it has landed (add a new one).
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261203142357_money_limits } from './Migration20261203142357_money_limits.js';
 import { Migration20261124093053_search_trgm } from './Migration20261124093053_search_trgm.js';
 import { Migration20261124092116_billing } from './Migration20261124092116_billing.js';
 import { Migration20261124034720_initial } from './Migration20261124034720_initial.js';
@@ -9,4 +10,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261124034720_initial', class: Migration20261124034720_initial },
   { name: 'Migration20261124092116_billing', class: Migration20261124092116_billing },
   { name: 'Migration20261124093053_search_trgm', class: Migration20261124093053_search_trgm },
+  { name: 'Migration20261203142357_money_limits', class: Migration20261203142357_money_limits },
 ];

@@ -31,7 +31,7 @@ import { healthRoutes } from './health.routes.js';
 import { stripeWebhookRoutes } from './stripe-webhook.routes.js';
 import { playgroundRoutes } from './playground.routes.js';
 import { createHttpDrainer } from './http-drainer.js';
-import { httpMetricsMiddleware, metricsRoutes } from './metrics.routes.js';
+import { httpMetricsMiddleware, metricsRoutes, startMetricsServer } from './metrics.routes.js';
 import { observabilityPlugin } from '../graphql/observability.plugin.js';
 import { responseCachePlugin } from '../graphql/response-cache.plugin.js';
 import { websocketConnections } from '../observability/metrics.js';
@@ -93,7 +93,8 @@ export async function startServer(app: App, listen: { port: number; host: string
       onConnect: (ctx) => wsAuth.onConnect(ctx),
       onSubscribe: async (ctx, id, payload) => {
         wsOps.begin(ctx, id, payload);
-        // A closed account's socket is closed by the re-check; its operation is refused with it.
+        // A closed account's or revoked key's socket is closed by the re-check; its operation is
+        // refused with it (formatted like HTTP's errors in wsOps.onError: no suggestions in production).
         const result = (await wsAuth.recheck(ctx)) ?? (await wsGuard.onSubscribe(ctx, id, payload));
         if (!Array.isArray(result)) wsOps.resolved(ctx, id, result as ExecutionArgs);
         return result;
@@ -198,7 +199,7 @@ export async function startServer(app: App, listen: { port: number; host: string
   // the JSON parser above is mounted on /graphql only and never sees it.
   expressApp.use(healthRoutes(app));
   expressApp.use(stripeWebhookRoutes(app));
-  expressApp.use(metricsRoutes());
+  expressApp.use(metricsRoutes(app.config.metrics));
   expressApp.use(notFoundHandler());
   expressApp.use(
     bodyErrorHandler(app.logger, {
@@ -210,6 +211,10 @@ export async function startServer(app: App, listen: { port: number; host: string
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(listen.port, listen.host, () => resolve());
+  });
+  const metricsServer = await startMetricsServer(app.config.metrics, listen.host).catch(async (err: unknown) => {
+    await new Promise((resolve) => httpServer.close(resolve));
+    throw err;
   });
   const { port } = httpServer.address() as AddressInfo;
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? 'localhost' : listen.host;
@@ -226,6 +231,7 @@ export async function startServer(app: App, listen: { port: number; host: string
       const { graceful } = await drained;
       if (!graceful) app.logger.warn('shutdown grace period over: open HTTP connections were cut');
       await apollo.stop();
+      await metricsServer?.close();
     },
   };
 }

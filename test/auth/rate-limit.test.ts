@@ -94,7 +94,7 @@ describe('over HTTP (in-process buckets)', () => {
     });
   });
 
-  it('keeps separate buckets per user, per API key, and per address for anonymous callers', async () => {
+  it('keeps separate buckets per user and per address for anonymous callers', async () => {
     const a = await f.user();
     const b = await f.user({ role: Role.PUBLISHER });
     const key = await apiKeyFor(server.app, b, ['models:read']);

@@ -239,7 +239,10 @@ describe('minimal install (defaults plus the three required secrets)', () => {
       livenessProbe: { httpGet: { path: '/health/live', port: 'http' } },
       readinessProbe: { httpGet: { path: '/health/ready', port: 'http' } },
       lifecycle: { preStop: { sleep: { seconds: 5 } } },
-      ports: [{ name: 'http', containerPort: 4000 }],
+      ports: [
+        { name: 'http', containerPort: 4000 },
+        { name: 'metrics', containerPort: 9464 },
+      ],
     });
     // preStop 5 s + SHUTDOWN_GRACE_MS 25 s + the app's 5 s deadline margin < 40 s.
     expect(podSpec(deployment(m(), 'api')).terminationGracePeriodSeconds).toBe(40);
@@ -378,6 +381,7 @@ describe('existing Secret', () => {
         ['JWT_PRIVATE_KEYS', { name: EXTERNAL_SECRET, key: 'JWT_PRIVATE_KEYS', optional: true }],
         ['STRIPE_SECRET_KEY', { name: EXTERNAL_SECRET, key: 'STRIPE_SECRET_KEY', optional: true }],
         ['STRIPE_WEBHOOK_SECRET', { name: EXTERNAL_SECRET, key: 'STRIPE_WEBHOOK_SECRET', optional: true }],
+        ['METRICS_TOKEN', { name: EXTERNAL_SECRET, key: 'METRICS_TOKEN', optional: true }],
       ]);
     }
     const annotations = (deployment(m(), 'api').spec as { template: { metadata: { annotations: object } } }).template
@@ -484,15 +488,13 @@ describe('toggles', () => {
     );
   });
 
-  it('metrics default: the ServiceMonitor scrapes the API port without Authorization', () => {
-    const sm = find(
-      render(merge(MINIMAL_VALUES, { metrics: { serviceMonitor: { enabled: true } } })),
-      'ServiceMonitor',
-      `${fullname}-api`,
-    );
+  it('metrics default: served only on their own port (METRICS_PORT), which the ServiceMonitor scrapes without Authorization', () => {
+    const m = render(merge(MINIMAL_VALUES, { metrics: { serviceMonitor: { enabled: true } } }));
+    const sm = find(m, 'ServiceMonitor', `${fullname}-api`);
     expect((sm.spec as { endpoints: object[] }).endpoints).toEqual([
-      { port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
+      { port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
     ]);
+    expect(envValue(container(deployment(m, 'api')), 'METRICS_PORT')?.value).toBe('9464');
   });
 
   it('KEDA and HPA off: fixed replica counts, no ScaledObject or HPA', () => {
@@ -594,7 +596,7 @@ describe('values.schema.json', () => {
     const schema = JSON.parse(readFileSync(`${CHART_DIR}/values.schema.json`, 'utf8')) as {
       definitions: { appEnv: { propertyNames: { enum: string[] } } };
     };
-    const chartSet = ['PORT', 'RUN_JOBS'];
+    const chartSet = ['PORT', 'RUN_JOBS', 'METRICS_PORT'];
     const expected = CONFIG_VARIABLES.filter(
       (v) => !(SECRET_KEYS as readonly string[]).includes(v) && !chartSet.includes(v),
     );
