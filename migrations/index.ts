@@ -2,6 +2,7 @@
 // migration after it has landed (add a new one).
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261203150018_version_status_code } from './Migration20261203150018_version_status_code.js';
+import { Migration20261203142357_money_limits } from './Migration20261203142357_money_limits.js';
 import { Migration20261124093053_search_trgm } from './Migration20261124093053_search_trgm.js';
 import { Migration20261124092116_billing } from './Migration20261124092116_billing.js';
 import { Migration20261124034720_initial } from './Migration20261124034720_initial.js';
@@ -10,5 +11,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261124034720_initial', class: Migration20261124034720_initial },
   { name: 'Migration20261124092116_billing', class: Migration20261124092116_billing },
   { name: 'Migration20261124093053_search_trgm', class: Migration20261124093053_search_trgm },
+  { name: 'Migration20261203142357_money_limits', class: Migration20261203142357_money_limits },
   { name: 'Migration20261203150018_version_status_code', class: Migration20261203150018_version_status_code },
 ];

@@ -72,7 +72,10 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     const poolOptions = { ...config.inference, logger: logger.child({ component: 'inference' }) };
     inference =
       config.inference.start === 'lazy' ? InferencePool.lazy(poolOptions) : await InferencePool.start(poolOptions);
-    const metering = new MeteringService({ blockOverdue: config.billing.blockOverdue });
+    const metering = new MeteringService({
+      blockOverdue: config.billing.blockOverdue,
+      maxPricePerRequest: config.billing.maxPricePerRequest,
+    });
     const usageNotifier = new UsageNotifier(events, 250, (err) => logger.warn({ err }, 'usageUpdated publish failed'));
     // Queues, webhook delivery and the async service's dependencies (src/predictions/jobs.wiring.ts).
     jobs = createJobs(config, { orm: db.orm, engine: inference, storage, metering, events, logger });

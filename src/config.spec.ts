@@ -22,6 +22,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', ...keys }).introspection).toBe(true);
   });
 
+  it('opens /metrics only outside production without METRICS_TOKEN or METRICS_PORT, and never prints the token', () => {
+    const keys = { JWT_SECRET: `k1:${'s'.repeat(43)}` };
+    expect(loadConfig({}).metrics).toEqual({ token: undefined, port: undefined, open: true });
+    expect(loadConfig({ NODE_ENV: 'production', ...keys }).metrics.open).toBe(false);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+    const c = loadConfig({ METRICS_TOKEN: 'a-metrics-token-long-enough' });
+    expect(c.metrics).toMatchObject({ token: 'a-metrics-token-long-enough', open: false });
+    expect(JSON.stringify(redactConfig(c))).not.toContain('a-metrics-token-long-enough');
+  });
+
   it('masks passwords when printed', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u:secret@db:5432/x' });
     expect(JSON.stringify(redactConfig(c))).not.toContain('secret');

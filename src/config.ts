@@ -8,6 +8,7 @@ import {
 } from './billing/billing.config.js';
 import { INFERENCE_ENV, inferenceConfigFrom, type InferenceSettings } from './inference/inference.config.js';
 import { JOBS_ENV, jobsConfigFrom, type JobsSettings } from './predictions/jobs.config.js';
+import { corsPolicyFrom, type CorsPolicy } from './http/cors.js';
 
 /**
  * Environment configuration, parsed once at start. A bad value stops the process with a message
@@ -51,6 +52,9 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   GRAPHQL_MAX_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   SQL_DEBUG: bool(false),
+  /** Bearer token `GET /metrics` requires; METRICS_PORT serves it on a port of its own instead. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   // JWT keys, API keys, rate limits, GraphQL hardening limits: src/auth/auth.config.ts.
   ...AUTH_ENV,
   // Stripe, platform fee, overdue block: src/billing/billing.config.ts.
@@ -73,6 +77,16 @@ const schema = z.object({
   PUBSUB_PREFIX: z.string().min(1).max(100).default('mm:'),
   CATALOG_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   PREDICT_VERSION_CACHE_TTL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        corsPolicyFrom(v, 'production');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
 });
 
 /**
@@ -111,6 +125,11 @@ export type Config = AuthSettings &
     shutdownGraceMs: number;
     maxPageSize: number;
     sqlDebug: boolean;
+    /**
+     * Who may read `GET /metrics`: with a token, requests bearing it; with a port, whoever reaches
+     * that port (and not the API's); with neither, anyone outside production and nobody in it.
+     */
+    metrics: { token?: string; port?: number; open: boolean };
     /** Largest model file an upload may carry (bytes); bigger ones fail with PAYLOAD_TOO_LARGE. */
     uploadMaxBytes: number;
     /** Largest non-file multipart field (the `operations` and `map` JSON). */
@@ -121,6 +140,8 @@ export type Config = AuthSettings &
     catalogCacheTtlMs: number;
     /** How long `predict` may reuse a resolved (model, version) between catalog writes; 0: off. */
     predictVersionCacheTtlMs: number;
+    /** Browser origins allowed by CORS (CORS_ORIGINS; unset: localhost outside production, none in it). */
+    cors: CorsPolicy;
   };
 
 export const SECRET_KEYS = [
@@ -130,6 +151,7 @@ export const SECRET_KEYS = [
   'JWT_SECRET',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
+  'METRICS_TOKEN',
 ] as const;
 
 export class ConfigError extends Error {
@@ -172,11 +194,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     maxPageSize: e.GRAPHQL_MAX_PAGE_SIZE,
     sqlDebug: e.SQL_DEBUG,
+    metrics: {
+      token: e.METRICS_TOKEN,
+      port: e.METRICS_PORT,
+      open: e.NODE_ENV !== 'production' && !e.METRICS_TOKEN && !e.METRICS_PORT,
+    },
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     uploadMaxFieldBytes: e.UPLOAD_MAX_FIELD_BYTES,
     pubSubPrefix: e.PUBSUB_PREFIX,
     catalogCacheTtlMs: e.CATALOG_CACHE_TTL_MS,
     predictVersionCacheTtlMs: e.PREDICT_VERSION_CACHE_TTL_MS,
+    cors: corsPolicyFrom(e.CORS_ORIGINS, e.NODE_ENV),
   };
 }
 
@@ -194,5 +222,6 @@ export function redactConfig(config: Config): Record<string, unknown> {
     ...redactBillingSettings(config),
     databaseUrl: mask(config.databaseUrl),
     redisUrl: mask(config.redisUrl),
+    metrics: { ...config.metrics, token: config.metrics.token ? '***' : undefined },
   };
 }

@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { createAuthServices } from './auth/auth.services.js';
 import { createBillingServices } from './billing/billing.services.js';
+import { defaultBillingSettings } from './billing/billing.config.js';
 import { ModelService } from './catalog/model.service.js';
 import { ModelWriteService } from './catalog/model-write.service.js';
 import { schemaOnlyDeps, type PublishingDeps } from './catalog/publishing.deps.js';
@@ -25,7 +26,9 @@ export function createServices(
   // Bumped by every committed catalog write; the GraphQL response cache and predict's version
   // cache drop what they read before it.
   const catalogGeneration = new CatalogGeneration({ key: `${config.pubSubPrefix ?? 'mm:'}catalog:generation` });
-  const modelWrites = new ModelWriteService(catalogGeneration);
+  const modelWrites = new ModelWriteService(catalogGeneration, {
+    maxPricePerRequest: config.billing?.maxPricePerRequest ?? defaultBillingSettings().billing.maxPricePerRequest,
+  });
   const predictions = new PredictionService(predictionDeps, catalogGeneration);
   return {
     catalogGeneration,

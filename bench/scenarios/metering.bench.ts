@@ -1,6 +1,7 @@
 import '../support/bench-env.js';
 import { MeteringService } from '../../src/billing/metering.service.js';
-import type { CompletedCost, CompletedRun } from '../../src/billing/metering.types.js';
+import { randomUUID } from 'node:crypto';
+import type { CompletedCost, CompletedRun, RecordedCost, SucceededRun } from '../../src/billing/metering.types.js';
 import { PredictionStatus } from '../../src/entities/enums.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
 import { PredictionRecorder } from '../../src/predictions/prediction-recorder.js';
@@ -19,7 +20,9 @@ import { percentile, round } from '../harness.js';
  * so drift in the machine hits them alike; all are measured in the same run.
  * A second part completes predictions of ONE consumer and model concurrently through the
  * worker's group commit (PredictionRecorder): without it they would all queue on that consumer's
- * counter row (the price of exact free-tier accounting), so it reports the throughput.
+ * counter row (the price of exact free-tier accounting), so it reports the throughput. A third
+ * records synchronous predictions of one consumer WITH a spending cap the same way: the cap is
+ * admitted in the group's statement under that consumer's month row, one lock per group.
  */
 export const scenario: BenchScenario = {
   name: 'metering',
@@ -27,7 +30,9 @@ export const scenario: BenchScenario = {
   async run({ log, quick }) {
     const perArm = quick ? 200 : 2000;
     const concurrent = quick ? 200 : 1000;
-    const server = await startTestServer();
+    // No job worker: its sweeper would re-enqueue the RUNNING rows made here once they are 30 s
+    // old (a slow run), fail them for want of inputs, and leave them out of the metering.
+    const server = await startTestServer({ RUN_JOBS: 'false' });
     try {
       const fx = new BillingFixtures(server.app);
       const metering = new MeteringService({ blockOverdue: true });
@@ -94,6 +99,35 @@ export const scenario: BenchScenario = {
         .em()
         .execute<{ n: string }[]>('select count(*) as n from usage_records where user_id = ?', [consumer.id]);
 
+      log(`${concurrent} concurrent synchronous recordings by one capped consumer`);
+      const capped = await fx.consumer();
+      await fx.setSpendCap(capped, '1000000');
+      const pricing = await metering.accept(fx.em(), capped.id, model.id);
+      const sync = new PredictionRecorder<SucceededRun, RecordedCost>((em, runs) => metering.recordSucceeded(em, runs));
+      const syncStarted = performance.now();
+      const syncLatencies = await Promise.all(
+        Array.from({ length: concurrent }, async () => {
+          const t = performance.now();
+          const now = new Date();
+          await sync.record(fx.em(), {
+            id: randomUUID(),
+            userId: capped.id,
+            apiKeyId: null,
+            modelId: model.id,
+            versionId: version.id,
+            device: 'cpu',
+            batchSize: 1,
+            startedAt: now,
+            completedAt: now,
+            queueTimeMs: 0,
+            inferenceTimeMs: 1,
+            pricing,
+          });
+          return performance.now() - t;
+        }),
+      );
+      const syncElapsed = (performance.now() - syncStarted) / 1000;
+
       const p = (xs: number[], q: number) => round(percentile(xs, q), 3);
       const { orm: without, bare, metered: withMeter } = samples;
       const ratio = round(p(withMeter, 50) / p(without, 50), 3);
@@ -106,6 +140,11 @@ export const scenario: BenchScenario = {
           'p50 ratio ours / baseline': ratio,
           'one consumer, concurrent, group commit: completions/s': round(concurrent / elapsed, 1),
           'one consumer, concurrent: p50 / p99 ms': `${p(latencies, 50)} / ${p(latencies, 99)}`,
+          'one capped consumer, concurrent sync recordings (cap admitted per group): recordings/s': round(
+            concurrent / syncElapsed,
+            1,
+          ),
+          'one capped consumer, concurrent sync recordings: p50 / p99 ms': `${p(syncLatencies, 50)} / ${p(syncLatencies, 99)}`,
           'usage records written (expected)': `${check?.n} (${perArm + concurrent})`,
         },
         targets: [

@@ -10,6 +10,7 @@ import { AuthFailure, unauthenticated } from './auth.errors.js';
 import { randomBase62, sha256Hex } from './secrets.js';
 import { requireUser } from './caller-guards.js';
 import { UUID } from '../shared/ids.js';
+import type { ApiKeyStatusCache } from './api-key-status-cache.js';
 
 export const API_KEY_PREFIX = 'aimpk_';
 const API_KEY_PATTERN = /^aimpk_[0-9A-Za-z]{32}$/;
@@ -44,6 +45,8 @@ export class ApiKeyService {
 
   constructor(
     private readonly config: Pick<AuthConfig, 'apiKeyMaxPerUser' | 'apiKeyLastUsedWriteSeconds' | 'apiKeyCacheSeconds'>,
+    /** What open WebSocket connections re-check their key against; told at once of a revocation. */
+    private readonly status?: Pick<ApiKeyStatusCache, 'forget'>,
   ) {}
 
   /** Creates a key for the calling user (not through an API key); the secret is returned once. */
@@ -85,7 +88,7 @@ export class ApiKeyService {
       key.revokedAt = new Date();
       await ctx.em.flush();
     }
-    this.forget(key.keyHash);
+    this.forget(key);
     return key;
   }
 
@@ -99,14 +102,15 @@ export class ApiKeyService {
     if (key.expiresAt && key.expiresAt <= new Date())
       throw new AppError(ErrorCode.CONFLICT, 'This API key has expired');
     key.revokedAt = new Date();
-    this.forget(key.keyHash);
-    const created = this.insert(ctx.em, {
+    const created = await this.insert(ctx.em, {
       userId: key.user.id,
       name: key.name,
       scopes: key.scopes,
       expiresAt: key.expiresAt ?? null,
       rotatedFromId: key.id,
     });
+    // After the flush that committed the old key's revocation (with the new key's insert).
+    this.forget(key);
     return created;
   }
 
@@ -146,8 +150,9 @@ export class ApiKeyService {
     return caller;
   }
 
-  private forget(keyHash: string): void {
-    this.verified.delete(keyHash);
+  private forget(key: Pick<ApiKey, 'id' | 'keyHash'>): void {
+    this.verified.delete(key.keyHash);
+    this.status?.forget(key.id);
   }
 
   /** Writes lastUsedAt only when the stored value is older than the coalescing window. */

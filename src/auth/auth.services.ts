@@ -3,6 +3,7 @@ import { defaultAuthSettings } from './auth.config.js';
 import { AccessTokenService } from './access-token.service.js';
 import { AccountService } from './account.service.js';
 import { ApiKeyService } from './api-key.service.js';
+import { ApiKeyStatusCache } from './api-key-status-cache.js';
 import { CallerResolver } from './caller-resolver.js';
 import { JwtKeySet } from './jwt-key-set.js';
 import { PasswordHasher } from './password.js';
@@ -18,7 +19,9 @@ export function createAuthServices(config: { auth?: AuthSettings['auth']; dataDi
   const tokens = new AccessTokenService(auth.jwt, () =>
     JwtKeySet.load(auth.jwt, { dataDir: config.dataDir ?? 'memory://schema', env: config.env ?? 'development' }),
   );
-  const apiKeys = new ApiKeyService(auth);
+  // Open WebSocket connections re-check their API key on each operation through it.
+  const apiKeyStatus = new ApiKeyStatusCache({ ttlSeconds: auth.apiKeyCacheSeconds });
+  const apiKeys = new ApiKeyService(auth, apiKeyStatus);
   const passwords = new PasswordHasher();
   const refreshTokens = new RefreshTokenService({ ttlDays: auth.refreshTokenTtlDays });
   // Shared by the caller resolver and whatever changes a user's role or closes an account (forget).
@@ -29,6 +32,7 @@ export function createAuthServices(config: { auth?: AuthSettings['auth']; dataDi
     passwords,
     refreshTokens,
     userStatus,
+    apiKeyStatus,
     accounts: new AccountService(passwords, tokens, refreshTokens),
     callers: new CallerResolver(tokens, apiKeys, userStatus),
   };

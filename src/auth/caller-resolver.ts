@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ANONYMOUS, type Caller } from '../shared/caller.js';
 import type { AccessTokenService } from './access-token.service.js';
-import type { ApiKeyService } from './api-key.service.js';
+import { SCOPES_FOR_ROLE, type ApiKeyService } from './api-key.service.js';
 import { AuthFailure, unauthenticated } from './auth.errors.js';
 import type { UserStatusCache } from './user-status-cache.js';
 
@@ -69,8 +69,18 @@ export class CallerResolver {
     return { caller: ANONYMOUS };
   }
 
+  /**
+   * An API key follows its owner's row too, through the same per-user cache as a JWT: the key
+   * cache (API_KEY_CACHE_SECONDS) remembers the key, not whether its owner still exists, so an
+   * account closed in this process is refused at once, and a demoted owner's key keeps only the
+   * scopes the new role allows.
+   */
   private async fromApiKey(em: () => EntityManager, secret: string): Promise<ResolvedCaller> {
-    const { expiresAt, ...caller } = await this.apiKeys.authenticate(em(), secret);
+    const { expiresAt, ...key } = await this.apiKeys.authenticate(em(), secret);
+    const role = await this.users.roleOf(em, key.userId);
+    if (role === null) throw unauthenticated(AuthFailure.ACCOUNT_NOT_FOUND);
+    const allowed = SCOPES_FOR_ROLE[role] as readonly string[];
+    const caller = role === key.role ? key : { ...key, role, scopes: key.scopes?.filter((s) => allowed.includes(s)) };
     return expiresAt ? { caller, expiresAt } : { caller };
   }
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { Context as WsContext } from 'graphql-ws';
 import type { Extra as WsBaseExtra } from 'graphql-ws/use/ws';
 import type { App } from '../app.js';
@@ -9,6 +9,8 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { ANONYMOUS, type Caller } from '../shared/caller.js';
 import { AppError, ErrorCode } from '../shared/errors.js';
 import { AuthFailure, unauthenticated } from './auth.errors.js';
+import { SCOPES_FOR_ROLE } from './api-key.service.js';
+import type { ApiKeyStatus } from './api-key-status-cache.js';
 
 /** WebSocket close codes this server uses (4400–4499 are the graphql-ws application range). */
 export const WS_CLOSE = {
@@ -23,7 +25,9 @@ export const WS_CLOSE = {
 /** What this layer keeps on a graphql-ws connection's `extra`. */
 export type WsAuthExtra = { caller?: Caller; onSocketClose?: () => void };
 
-type Ctx = WsContext<Record<string, unknown> | undefined, WsBaseExtra & Partial<WsAuthExtra>>;
+/** A graphql-ws connection as this layer sees it. */
+export type WsAuthContext = WsContext<Record<string, unknown> | undefined, WsBaseExtra & Partial<WsAuthExtra>>;
+type Ctx = WsAuthContext;
 
 /** setTimeout's ceiling (~24.8 days); credentials that live longer are not timed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -126,22 +130,34 @@ export function websocketAuth(app: App, options: { maxConnectionsPerUser: number
     },
 
     /**
-     * Before each new operation on a connection signed in with an access token: the account must
-     * still exist (closed or deleted: the socket closes with 4403) and its role is the current one
-     * (src/auth/user-status-cache.ts; cached per user, so usually no query). A connection lives as
-     * long as its token, and would otherwise keep subscribing with the powers it connected with.
-     * API-key connections are checked at connect and expire with their key. Returns the errors that
-     * refuse the operation (the socket is closed with them), or undefined to go on.
+     * Before each new operation on a connection: its credential must still stand — an API key
+     * not revoked, rotated away or expired (src/auth/api-key-status-cache.ts), the account behind
+     * it or behind an access token still there (closed or deleted: the socket closes with 4403)
+     * — and its role is the current one, which for a key also narrows its scopes to what the role
+     * allows (src/auth/user-status-cache.ts). Both are cached (per key, per user), so usually no
+     * query; a revocation, rotation or role change made in this process applies to the very next
+     * operation. A connection lives as long as its credential, and would otherwise keep running
+     * operations with the powers it connected with. Returns the errors that refuse the operation
+     * (the socket is closed with them), or undefined to go on.
      */
     async recheck(ctx: Ctx): Promise<readonly GraphQLError[] | undefined> {
       const caller = ctx.extra.caller;
-      if (!caller || caller.kind !== 'user' || caller.apiKeyId) return undefined;
-      const role = await app.services.auth.userStatus.roleOf(() => app.db.orm.em.fork(), caller.userId);
-      if (role === null) {
-        ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, ACCOUNT_GONE.message);
-        return [ACCOUNT_GONE.toGraphQLError()];
+      if (!caller || caller.kind !== 'user') return undefined;
+      const fork = () => app.db.orm.em.fork();
+      let key: ApiKeyStatus = null;
+      if (caller.apiKeyId) {
+        key = await app.services.auth.apiKeyStatus.statusOf(fork, caller.apiKeyId);
+        const failure = keyFailure(key, caller.userId);
+        if (failure) return refuse(ctx, unauthenticated(failure));
       }
-      if (role !== caller.role) ctx.extra.caller = { ...caller, role };
+      const role = await app.services.auth.userStatus.roleOf(fork, caller.userId);
+      if (role === null) return refuse(ctx, ACCOUNT_GONE);
+      if (role !== caller.role) {
+        const allowed = SCOPES_FOR_ROLE[role] as readonly string[];
+        ctx.extra.caller = key
+          ? { ...caller, role, scopes: key.scopes.filter((s) => allowed.includes(s)) }
+          : { ...caller, role };
+      }
       return undefined;
     },
 
@@ -157,15 +173,16 @@ export function websocketAuth(app: App, options: { maxConnectionsPerUser: number
   };
 }
 
-type FormatError = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+/** Why an open connection's API key no longer stands, or undefined while it does. */
+function keyFailure(key: ApiKeyStatus, userId: string): AuthFailure | undefined {
+  if (!key || key.userId !== userId) return AuthFailure.INVALID_API_KEY;
+  if (key.revokedAt) return AuthFailure.API_KEY_REVOKED;
+  if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return AuthFailure.API_KEY_EXPIRED;
+  return undefined;
+}
 
-/**
- * graphql-ws `onNext`: the same error formatting as HTTP (codes from AppError, masked internals),
- * which Apollo's formatError never reaches over WebSocket (apollo-server#6492).
- */
-export function formatWsResult(formatError: FormatError) {
-  return (_ctx: unknown, _id: unknown, _payload: unknown, _args: unknown, result: ExecutionResult) => {
-    if (!result.errors?.length) return undefined;
-    return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
-  };
+/** Closes the connection with 4403 and refuses the operation with the same error HTTP gives. */
+function refuse(ctx: Ctx, error: AppError): readonly GraphQLError[] {
+  ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, error.message);
+  return [error.toGraphQLError()];
 }

@@ -11,6 +11,9 @@ describe('billing config', () => {
       daysUntilDue: 30,
       blockOverdue: true,
       platformFeePercent: '20',
+      maxPricePerRequest: '1000',
+      maxSpendingCap: '1000000',
+      stripeWebhookToleranceSeconds: 300,
     });
   });
 
@@ -34,5 +37,17 @@ describe('billing config', () => {
       expect(() => loadConfig({ ...base, PLATFORM_FEE_PERCENT: bad })).toThrow(/PLATFORM_FEE_PERCENT/);
     }
     expect(loadConfig({ ...base, PLATFORM_FEE_PERCENT: '12.5' }).billing.platformFeePercent).toBe('12.5');
+  });
+
+  it('bounds the money limits to what a money column holds, naming the variable', () => {
+    for (const [name, bad] of [
+      ['PRICE_PER_REQUEST_MAX', '0'],
+      ['PRICE_PER_REQUEST_MAX', '99999999999'],
+      ['SPENDING_CAP_MAX', '-5'],
+      ['SPENDING_CAP_MAX', '1e9'],
+    ] as const) {
+      expect(() => loadConfig({ ...base, [name]: bad })).toThrow(new RegExp(name));
+    }
+    expect(loadConfig({ ...base, PRICE_PER_REQUEST_MAX: '0.5' }).billing.maxPricePerRequest).toBe('0.5');
   });
 });

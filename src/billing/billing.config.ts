@@ -12,6 +12,16 @@ const flag = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
 
+/** A positive amount that a money column (numeric(20,10)) can hold. */
+const moneyLimit = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(
+      (v) => isDecimal(v) && toUnits(v) > 0n,
+      'must be a positive decimal of at most 10 digits before the point and 10 after',
+    );
+
 export const BILLING_ENV = {
   STRIPE_SECRET_KEY: z.string().min(1).optional(),
   /** `whsec_…`: verifies `POST /webhooks/stripe`; without it the route answers 503. */
@@ -29,6 +39,15 @@ export const BILLING_ENV = {
     .string()
     .default('20')
     .refine((v) => isDecimal(v) && toUnits(v) >= 0n && toUnits(v) <= toUnits('100'), 'must be a decimal from 0 to 100'),
+  /** The highest price per request a publisher may set (USD, exact decimal). */
+  PRICE_PER_REQUEST_MAX: moneyLimit('1000'),
+  /** The highest monthly spending cap a consumer may set (USD, exact decimal). */
+  SPENDING_CAP_MAX: moneyLimit('1000000'),
+  /**
+   * How far a Stripe webhook's signed timestamp may be from now, either way, in seconds. The
+   * SDK only refuses old ones; one signed far in the future would be replayable for that long.
+   */
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
 };
 
 export type BillingSettings = {
@@ -39,6 +58,10 @@ export type BillingSettings = {
     blockOverdue: boolean;
     /** Exact decimal string, e.g. "20" or "12.5". */
     platformFeePercent: string;
+    /** Exact decimal strings: the bounds on what publishers and consumers may set. */
+    maxPricePerRequest: string;
+    maxSpendingCap: string;
+    stripeWebhookToleranceSeconds: number;
   };
 };
 
@@ -60,6 +83,9 @@ export function billingConfigFrom(e: BillingEnv): BillingSettings {
       daysUntilDue: e.BILLING_DAYS_UNTIL_DUE,
       blockOverdue: e.BILLING_BLOCK_OVERDUE,
       platformFeePercent: e.PLATFORM_FEE_PERCENT,
+      maxPricePerRequest: e.PRICE_PER_REQUEST_MAX,
+      maxSpendingCap: e.SPENDING_CAP_MAX,
+      stripeWebhookToleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
     },
   };
 }

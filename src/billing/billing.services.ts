@@ -7,6 +7,7 @@ import { MeteringService } from './metering.service.js';
 import { createStripeClient } from './stripe/stripe-client.js';
 import { StripePaymentsService } from './stripe/stripe-payments.service.js';
 import { StripeWebhookService } from './stripe/stripe-webhook.service.js';
+import { SpendingCapService } from './spending-cap.service.js';
 import { UsageService } from './usage.service.js';
 
 /**
@@ -20,8 +21,12 @@ export function createBillingServices(
   const settings = config.billing ?? defaultBillingSettings().billing;
   const stripe = settings.stripe ? createStripeClient(settings.stripe) : undefined;
   return {
-    metering: new MeteringService({ blockOverdue: settings.blockOverdue }),
+    metering: new MeteringService({
+      blockOverdue: settings.blockOverdue,
+      maxPricePerRequest: settings.maxPricePerRequest,
+    }),
     usage: new UsageService(),
+    spendingCaps: new SpendingCapService({ maxSpendingCap: settings.maxSpendingCap, maxPageSize: config.maxPageSize }),
     earnings: new EarningsService({ platformFeePercent: settings.platformFeePercent }),
     analytics: new AnalyticsService(),
     invoices: new InvoiceService({
@@ -33,7 +38,10 @@ export function createBillingServices(
     /** Present when both the API key and the webhook signing secret are configured. */
     stripeWebhooks:
       stripe && settings.stripeWebhookSecret
-        ? { service: new StripeWebhookService(stripe), secret: settings.stripeWebhookSecret }
+        ? {
+            service: new StripeWebhookService(stripe, settings.stripeWebhookToleranceSeconds),
+            secret: settings.stripeWebhookSecret,
+          }
         : undefined,
   };
 }

@@ -14,6 +14,9 @@ import { formatInvoiceNumber } from './invoice-number.js';
 import { statusesBelow } from './invoice-status.js';
 import { compareMoney } from './money.js';
 import type { PaymentsGateway } from './payments.types.js';
+import { isDependencyUnavailable } from '../shared/dependency-errors.js';
+import { BillingStage, billingFailuresOf, clearBillingFailure, recordBillingFailure } from './billing-failures.js';
+import type { BillingFailure } from '../entities/billing-failure.entity.js';
 
 /**
  * One transaction-scoped advisory lock serialises invoice building across every API replica:
@@ -69,6 +72,11 @@ export class InvoiceService {
    * usage of earlier, already closed periods included), then sends the unsent ones. Safe to run
    * again and concurrently: consumers already invoiced for the period are skipped, and sending
    * retries only what did not reach the payments provider. Returns all the period's invoices.
+   *
+   * Consumers are isolated: each one's invoice is built in its own transaction, and one that
+   * fails (to build or to send) is recorded in `billing_failures`, logged, and left for the next
+   * close to retry, while everyone else's invoices are made. Only a dependency that is down
+   * (nobody's invoice can be made) stops the close.
    */
   async closePeriod(em: EntityManager, periodStartInput: Date | string): Promise<Invoice[]> {
     const periodStart = parsePeriodStart(periodStartInput);
@@ -81,13 +89,36 @@ export class InvoiceService {
          and not exists (select 1 from invoices i where i.user_id = r.user_id and i.period_start = ?)`,
       [periodStart, periodStart],
     );
-    for (const { user_id } of candidates) await this.buildInvoice(em.fork(), user_id, periodStart);
+    for (const { user_id } of candidates) {
+      try {
+        await this.buildInvoice(em.fork(), user_id, periodStart);
+        await clearBillingFailure(em.fork(), user_id, periodStart);
+      } catch (err) {
+        if (isDependencyUnavailable(err)) throw err;
+        await this.failed(em, user_id, periodStart, BillingStage.BUILD, err);
+      }
+    }
 
     if (this.options.payments) {
       const unsent = await em.fork().find(Invoice, { periodStart, sentToStripe: false, status: InvoiceStatus.DRAFT });
       for (const invoice of unsent) await this.send(em.fork(), invoice.id);
     }
     return em.fork().find(Invoice, { periodStart }, { orderBy: { number: 'asc' } });
+  }
+
+  /** Admins: the consumers whose invoice for the period failed and is not made yet, and why. */
+  async failures(ctx: ServiceContext, periodStart: Date | string): Promise<BillingFailure[]> {
+    const caller = requireUser(ctx.caller);
+    if (caller.role !== Role.ADMIN) throw forbidden('Only admins read billing failures');
+    return billingFailuresOf(ctx.em, parsePeriodStart(periodStart));
+  }
+
+  private async failed(em: EntityManager, userId: string, periodStart: string, stage: BillingStage, err: unknown) {
+    this.options.logger?.error(
+      { err, userId, periodStart, stage },
+      'a consumer’s invoice failed; the others go on and the next close retries it',
+    );
+    await recordBillingFailure(em.fork(), { userId, periodStart, stage, err, at: this.now() });
   }
 
   private async buildInvoice(em: EntityManager, userId: string, periodStart: string): Promise<void> {
@@ -189,8 +220,10 @@ export class InvoiceService {
         { id: invoiceId, status: { $in: statusesBelow(sent.status) } },
         { status: sent.status, ...(sent.status === InvoiceStatus.PAID ? { paidAt: this.now() } : {}) },
       );
+      await clearBillingFailure(em, user.id, invoice.periodStart);
     } catch (err) {
-      this.options.logger?.error({ err, invoiceId }, 'sending the invoice to Stripe failed; the next close retries');
+      if (isDependencyUnavailable(err)) throw err;
+      await this.failed(em, user.id, invoice.periodStart, BillingStage.SEND, err);
     }
   }
 

@@ -1,5 +1,4 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Model } from '../entities/model.entity.js';
 
 /**
  * The seam between the prediction path and billing. The predictions service calls it; billing
@@ -8,29 +7,55 @@ import type { Model } from '../entities/model.entity.js';
  */
 export interface Metering {
   /**
-   * Throws AppError QUOTA_EXCEEDED when the consumer may not run `model` now (monthly spending
-   * cap reached, or an unpaid overdue invoice when that block is on). Called before inference.
+   * Accepts a request: the pricing it will be billed at (the model's, read now), after the checks
+   * that refuse it — QUOTA_EXCEEDED (the price does not fit under the consumer's monthly cap, or
+   * an unpaid overdue invoice when that block is on), BAD_USER_INPUT (the model is priced above
+   * the platform's maximum). Called when a request arrives, before it runs.
    */
-  assertMayRun(em: EntityManager, consumerId: string, model: Model): Promise<void>;
+  accept(em: EntityManager, consumerId: string, modelId: string): Promise<Acceptance>;
+  /**
+   * For a queued job: holds its price against the consumer's cap until the job ends, and returns
+   * what it held (null: nothing to hold — no cap, or a price of 0). Throws QUOTA_EXCEEDED when it
+   * does not fit. Call it inside the transaction that stores the job, so both or neither commit.
+   */
+  reserve(em: EntityManager, consumerId: string, acceptance: Acceptance): Promise<string | null>;
+  /** Gives back what a queued job held; call in the transaction that makes it FAILED or CANCELED. */
+  release(em: EntityManager, predictionId: string): Promise<void>;
   /**
    * Completes queued predictions that ran: those still RUNNING become SUCCEEDED with their outputs
-   * and are metered (price snapshot, usage record, the consumer's counter, the model's counter),
-   * all of them in one statement that commits on its own. Returns a row per prediction it
-   * completed; one canceled meanwhile, already final (a duplicate delivery) or whose model is
-   * gone is left out and billed nothing.
+   * and are metered at the pricing stored when they were created (usage record, the consumer's
+   * counter and spend, the model's counter), all of them in one statement that commits on its
+   * own. Returns a row per prediction it completed; one canceled meanwhile, already final (a
+   * duplicate delivery) or whose model is gone is left out and billed nothing.
    */
   completeSucceeded(em: EntityManager, runs: readonly CompletedRun[]): Promise<CompletedCost[]>;
   /**
-   * Writes synchronous predictions that succeeded, SUCCEEDED and metered (price snapshot, usage
-   * record, the consumer's counter, the model's counter), all of them in one statement that
-   * commits on its own. Returns what each recorded prediction cost, in no particular order; a
-   * run whose model no longer exists is left out.
+   * Writes synchronous predictions that succeeded, SUCCEEDED and metered at the pricing they were
+   * accepted at, in one statement that commits on its own, where the spending cap is enforced.
+   * Returns a row per run: what it cost, or (`refusal`) the cap it did not fit under — nothing
+   * was written for it. A run whose model no longer exists is left out.
    */
   recordSucceeded(em: EntityManager, runs: readonly SucceededRun[]): Promise<RecordedCost[]>;
 }
 
-/** The price snapshot of a recorded prediction (exact decimal strings). */
-export type RecordedCost = { id: string; unitPrice: string; cost: string; currency: string };
+/** The pricing a request was accepted at (exact decimal strings). */
+export type Acceptance = {
+  unitPrice: string;
+  freeAllowance: number;
+  currency: string;
+  /** The consumer had a spending cap when it was accepted. */
+  capped: boolean;
+  /** When it was accepted (a queued job's `createdAt`). */
+  acceptedAt: Date;
+  /** The UTC month of `acceptedAt` (`YYYY-MM-DD`), where a reservation is held. */
+  periodStart: string;
+};
+
+/** The cap a synchronous run did not fit under, and the month's figures it met. */
+export type CapRefusal = { cap: string; spent: string; reserved: string };
+
+/** The price snapshot of a recorded prediction (exact decimal strings), or why it was refused. */
+export type RecordedCost = { id: string; unitPrice: string; cost: string; currency: string; refusal?: CapRefusal };
 
 /** A queued prediction that ran: what completes its row. */
 export type CompletedRun = {
@@ -43,7 +68,7 @@ export type CompletedRun = {
   inferenceTimeMs: number;
 };
 
-export type CompletedCost = RecordedCost & { completedAt: Date };
+export type CompletedCost = Omit<RecordedCost, 'refusal'> & { completedAt: Date };
 
 /** A synchronous prediction that ran: what its row and its usage record are made of. */
 export type SucceededRun = {
@@ -58,4 +83,6 @@ export type SucceededRun = {
   completedAt: Date;
   queueTimeMs: number;
   inferenceTimeMs: number;
+  /** What `accept` said when it started: the pricing it is billed at. */
+  pricing: Acceptance;
 };

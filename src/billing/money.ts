@@ -1,3 +1,5 @@
+import { AppError, ErrorCode } from '../shared/errors.js';
+
 /**
  * Exact decimal helpers. Money travels as strings (PostgreSQL numeric(20,10) in, canonical
  * decimal strings out) and is added up with BigInt at 10 decimal places — never a float.
@@ -59,6 +61,29 @@ export function percentOf(amount: string, percent: string): string {
   const abs = negative ? -product : product;
   const rounded = (abs + divisor / 2n) / divisor;
   return fromUnits(negative ? -rounded : rounded);
+}
+
+/**
+ * A money amount a client sends (a price, a cap): trimmed, a plain non-negative decimal with at
+ * most 10 decimals, and at most `max`. Refused with BAD_USER_INPUT naming the field and the bound,
+ * so that no amount a column cannot hold (or a sum of them cannot) gets in.
+ */
+export function parseMoneyInput(value: string, options: { field: string; max: string }): string {
+  const v = value.trim();
+  if (!isDecimal(v) || v.startsWith('-')) {
+    throw new AppError(
+      ErrorCode.BAD_USER_INPUT,
+      `${options.field} must be a non-negative decimal string with at most 10 decimals, e.g. "0.0015"`,
+      { field: options.field },
+    );
+  }
+  if (toUnits(v) > toUnits(options.max)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, `${options.field} must be at most ${formatMoney(options.max)}`, {
+      field: options.field,
+      max: formatMoney(options.max),
+    });
+  }
+  return v;
 }
 
 /** Comparison of two decimal strings: -1, 0 or 1. */

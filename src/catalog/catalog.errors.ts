@@ -9,7 +9,12 @@ export const conflict = (message: string, details: Record<string, unknown> = {})
 export const forbidden = (message: string) => new AppError(ErrorCode.FORBIDDEN, message);
 
 export const payloadTooLarge = (maxBytes: number) =>
-  new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `The file exceeds the ${maxBytes} byte upload limit`, { maxBytes });
+  new AppError(
+    ErrorCode.PAYLOAD_TOO_LARGE,
+    `The file exceeds the ${maxBytes}-byte upload limit (UPLOAD_MAX_BYTES); upload a smaller model file ` +
+      '(a quantized or pruned export), or ask the operator to raise UPLOAD_MAX_BYTES',
+    { maxBytes, limit: 'UPLOAD_FILE' },
+  );
 
 export type UserCaller = Extract<Caller, { kind: 'user' }>;
 

@@ -1,4 +1,4 @@
-import { isDecimal } from '../billing/money.js';
+import { parseMoneyInput } from '../billing/money.js';
 import { badInput } from '../shared/errors.js';
 
 /** What a publisher sets on a model (create: all required but the defaults; update: any subset). */
@@ -27,6 +27,12 @@ export type CleanModelInput = {
   freeRequestsPerMonth?: number;
 };
 
+/** Free requests per consumer per month a model may give: far below what a counter can hold. */
+export const MAX_FREE_REQUESTS_PER_MONTH = 1_000_000_000;
+
+/** The bounds a model input is checked against (PRICE_PER_REQUEST_MAX). */
+export type ModelInputLimits = { maxPricePerRequest: string };
+
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$/;
 const WORD = /^[a-z0-9][a-z0-9.+_-]*$/;
 const MAX_TAGS = 20;
@@ -50,7 +56,7 @@ function word(field: string, value: string, max: number): string {
  * Validates and normalises a model input (no mass assignment: only these fields pass). Fields
  * left out (or null) stay out; `null` never clears a required column.
  */
-export function cleanModelInput(input: ModelInput): CleanModelInput {
+export function cleanModelInput(input: ModelInput, limits: ModelInputLimits): CleanModelInput {
   const out: CleanModelInput = {};
   if (input.slug != null) {
     const slug = input.slug.trim();
@@ -71,19 +77,17 @@ export function cleanModelInput(input: ModelInput): CleanModelInput {
   if (input.framework != null) out.framework = word('framework', input.framework, 32);
   if (input.license != null) out.license = text('license', input.license, 64);
   if (input.pricePerRequest != null) {
-    const price = input.pricePerRequest.trim();
-    if (!isDecimal(price) || price.startsWith('-')) {
-      throw badInput('pricePerRequest must be a non-negative decimal string with at most 10 decimals, e.g. "0.0015"', {
-        field: 'pricePerRequest',
-      });
-    }
-    out.pricePerRequest = price;
+    out.pricePerRequest = parseMoneyInput(input.pricePerRequest, {
+      field: 'pricePerRequest',
+      max: limits.maxPricePerRequest,
+    });
   }
   if (input.freeRequestsPerMonth != null) {
     const n = input.freeRequestsPerMonth;
-    if (!Number.isInteger(n) || n < 0 || n > 1_000_000_000) {
+    if (!Number.isInteger(n) || n < 0 || n > MAX_FREE_REQUESTS_PER_MONTH) {
       throw badInput('freeRequestsPerMonth must be an integer from 0 to 1,000,000,000', {
         field: 'freeRequestsPerMonth',
+        max: MAX_FREE_REQUESTS_PER_MONTH,
       });
     }
     out.freeRequestsPerMonth = n;

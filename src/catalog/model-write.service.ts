@@ -4,8 +4,9 @@ import { User } from '../entities/user.entity.js';
 import { badInput, notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { conflict, forbidden, requireOwnerOrAdmin, requireUser, UUID, violatedUnique } from './catalog.errors.js';
-import { CatalogGeneration } from './catalog-generation.js';
-import { cleanModelInput, type ModelInput } from './model-input.js';
+import { type CatalogGeneration } from './catalog-generation.js';
+import { compareMoney } from '../billing/money.js';
+import { cleanModelInput, type ModelInput, type ModelInputLimits } from './model-input.js';
 
 /** API keys need the `models:write` scope to change the catalog; sessions (no key) may. */
 export function requireWriteScope(ctx: ServiceContext): void {
@@ -17,8 +18,11 @@ export function requireWriteScope(ctx: ServiceContext): void {
 
 /** The catalog's write side for models: create, edit, soft-delete. */
 export class ModelWriteService {
-  // Bumped after each committed change, so cached catalog reads never outlive it.
-  constructor(private readonly generation: CatalogGeneration = new CatalogGeneration()) {}
+  constructor(
+    // Bumped after each committed change, so cached catalog reads never outlive it.
+    private readonly generation: CatalogGeneration,
+    private readonly limits: ModelInputLimits,
+  ) {}
 
   /** Publishers (and admins) create models; the caller becomes the owner. */
   async create(ctx: ServiceContext, input: ModelInput): Promise<Model> {
@@ -27,7 +31,7 @@ export class ModelWriteService {
     if (caller.role !== Role.PUBLISHER && caller.role !== Role.ADMIN) {
       throw forbidden('Only publishers can create models');
     }
-    const clean = cleanModelInput(input);
+    const clean = cleanModelInput(input, this.limits);
     for (const field of ['slug', 'name', 'task'] as const) {
       if (clean[field] === undefined) throw badInput(`${field} is required`, { field });
     }
@@ -51,8 +55,13 @@ export class ModelWriteService {
   async update(ctx: ServiceContext, id: string, input: ModelInput): Promise<Model> {
     const model = await this.manageable(ctx, id);
     if (model.deletedAt) throw badInput('This model is deleted');
-    const clean = cleanModelInput(input);
+    const clean = cleanModelInput(input, this.limits);
+    const repriced =
+      (clean.pricePerRequest !== undefined && compareMoney(clean.pricePerRequest, model.pricePerRequest) !== 0) ||
+      (clean.freeRequestsPerMonth !== undefined && clean.freeRequestsPerMonth !== model.freeRequestsPerMonth);
     ctx.em.assign(model, clean);
+    // Requests accepted from now on are billed at the new pricing; earlier ones keep theirs.
+    if (repriced) model.pricingEffectiveFrom = new Date();
     await this.flush(ctx, model);
     return model;
   }

@@ -1,9 +1,11 @@
 // Every entity, listed explicitly for the ORM config (no folder scanning: the same list works
 // under tsc output, SWC and Jest).
 import { ApiKey } from './api-key.entity.js';
+import { BillingFailure } from './billing-failure.entity.js';
 import { InvoiceLine } from './invoice-line.entity.js';
 import { Invoice } from './invoice.entity.js';
 import { ModelVersion } from './model-version.entity.js';
+import { MonthlySpend } from './monthly-spend.entity.js';
 import { Model } from './model.entity.js';
 import { Prediction } from './prediction.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
@@ -16,10 +18,12 @@ import { User } from './user.entity.js';
 
 export {
   ApiKey,
+  BillingFailure,
   Invoice,
   InvoiceLine,
   Model,
   ModelVersion,
+  MonthlySpend,
   Prediction,
   RefreshToken,
   Review,
@@ -43,5 +47,7 @@ export const ENTITIES = [
   Invoice,
   InvoiceLine,
   UsageCounter,
+  MonthlySpend,
+  BillingFailure,
   StripeEvent,
 ];

@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import { money, uuidPrimaryKey } from './columns.js';
+import { money, moneySum, uuidPrimaryKey } from './columns.js';
 import { Invoice } from './invoice.entity.js';
 import { ModelVersion } from './model-version.entity.js';
 import { Model } from './model.entity.js';
@@ -14,11 +14,11 @@ const InvoiceLineSchema = defineEntity({
     model: () => p.manyToOne(Model),
     version: () => p.manyToOne(ModelVersion),
     description: p.string().length(300),
-    requests: p.integer(),
-    freeRequests: p.integer(),
-    billableRequests: p.integer(),
+    requests: p.bigint('number'),
+    freeRequests: p.bigint('number'),
+    billableRequests: p.bigint('number'),
     unitPrice: money(),
-    amount: money(),
+    amount: moneySum(),
   },
 });
 

@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import { createdAt, currency, money, updatedAt, uuidPrimaryKey } from './columns.js';
+import { createdAt, currency, moneySum, updatedAt, uuidPrimaryKey } from './columns.js';
 import { InvoiceStatus } from './enums.js';
 import { User } from './user.entity.js';
 
@@ -14,8 +14,8 @@ const InvoiceSchema = defineEntity({
     periodStart: p.date(),
     periodEnd: p.date(),
     status: p.enum(() => InvoiceStatus).default(InvoiceStatus.DRAFT),
-    subtotal: money(),
-    total: money(),
+    subtotal: moneySum(),
+    total: moneySum(),
     currency: currency(),
     stripeInvoiceId: p.string().length(255).nullable().unique(),
     hostedInvoiceUrl: p.text().nullable(),

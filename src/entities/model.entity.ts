@@ -33,6 +33,11 @@ const ModelSchema = defineEntity({
     pricePerRequest: money().default('0'),
     currency: currency(),
     freeRequestsPerMonth: p.integer().default(0),
+    /**
+     * When the current price and free allowance took effect: a prediction is billed at the
+     * pricing in force when it was accepted, so a change applies to requests from this moment on.
+     */
+    pricingEffectiveFrom: p.datetime().onCreate(() => new Date()),
     defaultVersion: () => p.manyToOne(ModelVersion).nullable().deleteRule('set null'),
     /** Rating aggregates, updated in the same transaction as the review that changes them. */
     ratingCount: p.integer().default(0),

@@ -39,9 +39,19 @@ const PredictionSchema = defineEntity({
     completedAt: p.datetime().nullable(),
     queueTimeMs: p.double().nullable(),
     inferenceTimeMs: p.double().nullable(),
-    /** Price per request snapshotted when it ran, and what this prediction cost (0 when free). */
+    /**
+     * The price per request in force when the prediction was accepted (a queued job: when it was
+     * created), which is what it is billed at; and what it cost once metered (0 when free).
+     */
     unitPrice: money().nullable(),
     cost: money().nullable(),
+    /** The model's free requests per month when it was accepted (a queued job's snapshot). */
+    freeAllowance: p.integer().nullable(),
+    /**
+     * What a queued job holds against its consumer's spending cap until it ends (its price; null
+     * without a cap): released when it succeeds (replaced by its cost), fails or is canceled.
+     */
+    reservedAmount: money().nullable(),
     currency: currency(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

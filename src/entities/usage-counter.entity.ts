@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import { money } from './columns.js';
+import { moneySum } from './columns.js';
 import { Model } from './model.entity.js';
 import { User } from './user.entity.js';
 
@@ -18,9 +18,10 @@ const UsageCounterSchema = defineEntity({
     model: () => p.manyToOne(Model).primary(),
     /** First day (UTC) of the calendar month. */
     periodStart: p.date().primary(),
-    requests: p.integer().default(0),
-    /** What those requests cost (free ones count 0): the spending cap reads this, not a SUM. */
-    amount: money().default('0'),
+    /** A bigint: a counter that can only grow must not be able to overflow. */
+    requests: p.bigint('number').default(0),
+    /** What those requests cost (free ones count 0). */
+    amount: moneySum().default('0'),
   },
 });
 

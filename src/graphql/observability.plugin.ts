@@ -8,10 +8,12 @@ import {
 } from '../observability/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import type { GraphQLContext } from './context.js';
+import { operationDisplayName } from './operation-name.js';
 
 /**
  * One log line and the metrics for every GraphQL operation over HTTP: request id, operation
- * name and type, caller, duration, SQL statements and error codes. Variables are never logged
+ * name (for an unnamed one, its type and root fields: `query models`) and type, caller,
+ * duration, SQL statements and error codes. Variables are never logged
  * (they carry passwords, tokens and tensors). Outside production the SQL count also goes back
  * in the `x-sql-statements` header, which the N+1 test and the benchmark read.
  */
@@ -23,9 +25,10 @@ export function observabilityPlugin(options: {
     async requestDidStart({ contextValue }) {
       const started = performance.now();
       return {
-        async willSendResponse({ response, operationName, operation }) {
+        async willSendResponse({ response, operationName, operation, document }) {
           const seconds = (performance.now() - started) / 1000;
-          const label = operationLabel(operationName);
+          const name = operationDisplayName(operationName, operation, document);
+          const label = operationLabel(name);
           const type = operation?.operation ?? 'unknown';
           const sql = currentSqlCounter()?.statements;
           // Codes as the client sees them: after formatError has mapped AppErrors and masked the rest.
@@ -41,7 +44,7 @@ export function observabilityPlugin(options: {
           options.logger.info(
             {
               requestId: contextValue.requestId,
-              operation: operationName ?? null,
+              operation: name ?? null,
               type,
               callerId: caller.kind === 'user' ? caller.userId : null,
               apiKeyId: caller.kind === 'user' ? (caller.apiKeyId ?? null) : null,

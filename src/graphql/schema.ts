@@ -31,6 +31,7 @@ import { UsageResolver } from '../resolvers/usage.resolver.js';
 import { InvoiceResolver } from '../resolvers/invoice.resolver.js';
 import { EarningsResolver } from '../resolvers/earnings.resolver.js';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
+import { SpendingCapResolver } from '../resolvers/spending-cap.resolver.js';
 
 export const RESOLVERS = [
   AuthResolver,
@@ -55,6 +56,7 @@ export const RESOLVERS = [
   InvoiceResolver,
   EarningsResolver,
   AnalyticsResolver,
+  SpendingCapResolver,
 ] as const;
 
 /**
@@ -85,6 +87,7 @@ function containerFor(services: Services, maxPageSize: number): ContainerType {
     [InvoiceResolver, new InvoiceResolver(services.billing.invoices)],
     [EarningsResolver, new EarningsResolver(services.billing.earnings)],
     [AnalyticsResolver, new AnalyticsResolver(services.billing.analytics)],
+    [SpendingCapResolver, new SpendingCapResolver(services.billing.spendingCaps)],
   ]);
   return {
     get(someClass: unknown, _data: ResolverData<object>) {

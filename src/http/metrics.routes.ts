@@ -1,13 +1,56 @@
-import { Router, type RequestHandler } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import express, { Router, type RequestHandler } from 'express';
 import { httpRequestDuration, registry } from '../observability/metrics.js';
 
-/** `GET /metrics`: Prometheus text exposition of src/observability/metrics.ts. */
-export function metricsRoutes(): Router {
+export type MetricsAccess = { token?: string; port?: number; open: boolean };
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * `GET /metrics`: Prometheus text exposition of src/observability/metrics.ts. It names models,
+ * operations and traffic, so it is not for everyone: with METRICS_TOKEN a request must bear it
+ * (`Authorization: Bearer …`; 401 otherwise); with METRICS_PORT it is served on that port only
+ * (startMetricsServer) and not on the API's; with neither it is open outside production and
+ * absent (404) in production.
+ */
+export function metricsRoutes(access: MetricsAccess, options: { ownPort?: boolean } = {}): Router {
   const router = Router();
-  router.get('/metrics', async (_req, res) => {
+  const servedHere = options.ownPort || (!access.port && (access.open || access.token !== undefined));
+  if (!servedHere) return router;
+  const expected = access.token === undefined ? undefined : digest(access.token);
+  router.get('/metrics', async (req, res) => {
+    if (expected) {
+      const match = /^Bearer +(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+      // Compared as digests: equal lengths for timingSafeEqual, and no timing on the token's length.
+      if (!match || !timingSafeEqual(digest(match[1]), expected)) {
+        res.status(401).set('www-authenticate', 'Bearer realm="metrics"').json({ error: 'METRICS_TOKEN required' });
+        return;
+      }
+    }
     res.type(registry.contentType).send(await registry.metrics());
   });
   return router;
+}
+
+/** METRICS_PORT: `/metrics` alone on a port of its own (e.g. reachable from the cluster only). */
+export async function startMetricsServer(
+  access: MetricsAccess,
+  host: string,
+): Promise<{ server: Server; close: () => Promise<void> } | undefined> {
+  if (!access.port) return undefined;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(metricsRoutes(access, { ownPort: true }));
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(access.port, host, () => resolve());
+  });
+  return {
+    server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /**

@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { ApolloServer } from '@apollo/server';
 import {
@@ -10,12 +9,18 @@ import {
 import { expressMiddleware } from '@as-integrations/express5';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
+import type { ExecutionArgs } from 'graphql';
 import { refuseServerMessagesFromClient } from '../subscriptions/client-message-filter.js';
 import type { App } from '../app.js';
 import { buildContext } from '../graphql/build-context.js';
-import { buildHttpContext, formatWsResult, websocketAuth, type WsAuthExtra } from '../auth/transport-auth.js';
+import { buildHttpContext, websocketAuth, type WsAuthContext, type WsAuthExtra } from '../auth/transport-auth.js';
 import { rateLimitPlugin } from '../auth/rate-limit/rate-limiting.js';
-import { costLimitPlugin, hardeningRules, websocketGuard } from '../graphql/validation/hardening.js';
+import {
+  costLimitPlugin,
+  hardeningRules,
+  MAX_DOCUMENT_TOKENS,
+  websocketGuard,
+} from '../graphql/validation/hardening.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createFormatError } from '../graphql/format-error.js';
 import { withSqlCounter } from '../db/sql-counter.js';
@@ -26,10 +31,16 @@ import { healthRoutes } from './health.routes.js';
 import { stripeWebhookRoutes } from './stripe-webhook.routes.js';
 import { playgroundRoutes } from './playground.routes.js';
 import { createHttpDrainer } from './http-drainer.js';
-import { httpMetricsMiddleware, metricsRoutes } from './metrics.routes.js';
+import { httpMetricsMiddleware, metricsRoutes, startMetricsServer } from './metrics.routes.js';
 import { observabilityPlugin } from '../graphql/observability.plugin.js';
 import { responseCachePlugin } from '../graphql/response-cache.plugin.js';
 import { websocketConnections } from '../observability/metrics.js';
+import { requestIdContext, requestIdMiddleware, requestIdOf } from '../observability/request-id.js';
+import { httpBodyLimit } from '../inference/request-size.js';
+import { errorStatusPlugin } from '../graphql/error-status.plugin.js';
+import { corsMiddleware } from './cors.js';
+import { notFoundHandler, rootRoutes } from './root.routes.js';
+import { websocketOperations } from './websocket-operations.js';
 
 export type RunningServer = {
   server: Server;
@@ -37,8 +48,6 @@ export type RunningServer = {
   port: number;
   close(): Promise<void>;
 };
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 /**
  * One Node HTTP server on one port: GraphQL over HTTP (Apollo Server 5 on Express 5), GraphQL
@@ -48,10 +57,13 @@ export async function startServer(app: App, listen: { port: number; host: string
   const expressApp = express();
   expressApp.disable('x-powered-by');
   const httpServer = createServer(expressApp);
+  // One size rule for both transports (src/inference/request-size.ts): a WebSocket message may be
+  // as large as an HTTP body (ws's own default is 100 MiB).
+  const maxBodyBytes = httpBodyLimit(app.config.inference.maxRequestBytes);
 
   // graphql-ws shares the HTTP server and path. Apollo's plugins and formatError do not run for
   // WebSocket operations (apollo-server#6492), so the context is built here per operation.
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: maxBodyBytes });
   wsServer.on('connection', (socket) => {
     // Registered before useServer's own 'connection' listener, so it sees the socket first.
     refuseServerMessagesFromClient(socket);
@@ -69,21 +81,34 @@ export async function startServer(app: App, listen: { port: number; host: string
     introspection: app.config.introspection,
     rateLimits: app.rateLimits,
   });
+  // A request id per operation, the same error formatting as HTTP, a log line when it ends.
+  const wsOps = websocketOperations<WsAuthContext>({
+    logger: app.logger,
+    formatError,
+    callerOf: (ctx) => wsAuth.callerOf(ctx),
+  });
   const wsCleanup = useServer<Record<string, unknown>, { ctx?: GraphQLContext } & WsAuthExtra>(
     {
       schema: app.schema,
       onConnect: (ctx) => wsAuth.onConnect(ctx),
-      // A closed account's socket is closed by the re-check; its operation is refused with it.
-      onSubscribe: async (ctx, id, payload) => (await wsAuth.recheck(ctx)) ?? wsGuard.onSubscribe(ctx, id, payload),
-      onComplete: (ctx, id) => wsGuard.onComplete(ctx, id),
-      context: (ctx) => buildContext(app, { caller: wsAuth.callerOf(ctx) }),
+      onSubscribe: async (ctx, id, payload) => {
+        wsOps.begin(ctx, id, payload);
+        // A closed account's or revoked key's socket is closed by the re-check; its operation is
+        // refused with it (formatted like HTTP's errors in wsOps.onError: no suggestions in production).
+        const result = (await wsAuth.recheck(ctx)) ?? (await wsGuard.onSubscribe(ctx, id, payload));
+        if (!Array.isArray(result)) wsOps.resolved(ctx, id, result as ExecutionArgs);
+        return result;
+      },
+      onComplete: (ctx, id) => {
+        wsGuard.onComplete(ctx, id);
+        wsOps.onComplete(ctx, id);
+      },
+      context: (ctx, id) => buildContext(app, { requestId: wsOps.requestIdOf(ctx, id), caller: wsAuth.callerOf(ctx) }),
       // One execution per event for all subscribers with the same operation and rights
       // (src/subscriptions/shared-execution.ts), not one per socket.
       subscribe: sharedSubscribe((contextValue) => (contextValue as GraphQLContext | undefined)?.caller),
-      onNext: formatWsResult(formatError),
-      onError: (_ctx, _id, _payload, errors) => {
-        app.logger.warn({ errors: errors.map((e) => e.message) }, 'websocket operation failed');
-      },
+      onNext: (ctx, id, payload, args, result) => wsOps.onNext(ctx, id, payload, args, result),
+      onError: (ctx, id, payload, errors) => wsOps.onError(ctx, id, payload, errors),
     },
     wsServer,
   );
@@ -99,6 +124,7 @@ export async function startServer(app: App, listen: { port: number; host: string
     // Depth, aliases and operations per document (src/graphql/validation/); batching stays off
     // and CSRF prevention on (both Apollo defaults, stated so that nobody flips them unawares).
     validationRules: hardeningRules(app.config.graphqlLimits),
+    parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
     plugins: [
@@ -108,6 +134,8 @@ export async function startServer(app: App, listen: { port: number; host: string
       // Apollo's default cache-control plugin wraps every field resolver (willResolveField) to
       // collect them: a fifth of predict's allocations under load, measured.
       ApolloServerPluginCacheControlDisabled(),
+      // PAYLOAD_TOO_LARGE is 413 wherever it is raised, as the body parser's own refusal is.
+      errorStatusPlugin(),
       // Token buckets per caller and operation class; RateLimit-* headers, 429 RATE_LIMITED.
       rateLimitPlugin(app.rateLimits),
       // Cost limit (needs the variables, so it runs once the operation is resolved).
@@ -121,8 +149,14 @@ export async function startServer(app: App, listen: { port: number; host: string
   await apollo.start();
 
   const drainer = createHttpDrainer(httpServer);
+  // First, so that every response has its x-request-id, whatever answers it.
+  expressApp.use(requestIdMiddleware());
   expressApp.use(drainer.middleware);
   expressApp.use(httpMetricsMiddleware());
+  // The routes browsers call; not /metrics or the Stripe webhook, which no page should reach.
+  expressApp.use('/graphql', corsMiddleware(app.config.cors, ['GET', 'POST']));
+  expressApp.use('/health', corsMiddleware(app.config.cors, ['GET']));
+  expressApp.use(rootRoutes({ playground: app.config.playground }));
   // GET /graphql from a browser: the bundled playground, ahead of Apollo's handler.
   if (app.config.playground) expressApp.use(playgroundRoutes());
   expressApp.use(
@@ -130,7 +164,8 @@ export async function startServer(app: App, listen: { port: number; host: string
     (_req, _res, next) => {
       withSqlCounter(() => next());
     },
-    express.json({ limit: '10mb' }),
+    // Follows INFERENCE_MAX_REQUEST_BYTES: its tensors fit as b64 (src/inference/request-size.ts).
+    express.json({ limit: maxBodyBytes }),
     // GraphQL multipart requests (model uploads). Only multipart bodies are touched; the file
     // streams to a temporary file (fs-capacitor), never into memory. Every limit is set: the
     // library's defaults are 5 MB per file and unlimited files. A file over maxFileSize fails
@@ -152,12 +187,10 @@ export async function startServer(app: App, listen: { port: number; host: string
       // Passing processRequest would otherwise switch on this library behaviour we never used.
       overrideSendResponse: false,
     }),
+    // Apollo's formatError finds the request id here (error extensions, log lines).
+    requestIdContext(),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        const header = req.headers['x-request-id'];
-        const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-        return buildHttpContext(app, req, requestId);
-      },
+      context: async ({ req, res }) => buildHttpContext(app, req, requestIdOf(res)),
     }),
   );
 
@@ -166,12 +199,22 @@ export async function startServer(app: App, listen: { port: number; host: string
   // the JSON parser above is mounted on /graphql only and never sees it.
   expressApp.use(healthRoutes(app));
   expressApp.use(stripeWebhookRoutes(app));
-  expressApp.use(metricsRoutes());
-  expressApp.use(bodyErrorHandler(app.logger));
+  expressApp.use(metricsRoutes(app.config.metrics));
+  expressApp.use(notFoundHandler());
+  expressApp.use(
+    bodyErrorHandler(app.logger, {
+      maxRequestBytes: app.config.inference.maxRequestBytes,
+      uploadMaxFieldBytes: app.config.uploadMaxFieldBytes,
+    }),
+  );
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(listen.port, listen.host, () => resolve());
+  });
+  const metricsServer = await startMetricsServer(app.config.metrics, listen.host).catch(async (err: unknown) => {
+    await new Promise((resolve) => httpServer.close(resolve));
+    throw err;
   });
   const { port } = httpServer.address() as AddressInfo;
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? 'localhost' : listen.host;
@@ -188,6 +231,7 @@ export async function startServer(app: App, listen: { port: number; host: string
       const { graceful } = await drained;
       if (!graceful) app.logger.warn('shutdown grace period over: open HTTP connections were cut');
       await apollo.stop();
+      await metricsServer?.close();
     },
   };
 }

@@ -1,7 +1,8 @@
 // Checks a request's tensors against the version's stored signature (ModelVersion.inputs) before
 // anything is queued or run, and decodes them. Every mismatch is a BAD_USER_INPUT that names the
 // input and says what was expected, so a client can fix its request without reading the model.
-import { AppError, ErrorCode, badInput } from '../shared/errors.js';
+import { badInput } from '../shared/errors.js';
+import { tensorsTooLarge } from './request-size.js';
 import { decodeB64Data, decodeJsonData, type TensorInputLike } from './tensor-codec.js';
 import { BYTES_PER_ELEMENT, DTYPES, elementCount, isDType, type WireTensor } from './tensor-types.js';
 
@@ -102,11 +103,7 @@ export function validateAndDecodeInputs(
       for (const s of input.data) totalBytes += typeof s === 'string' ? Buffer.byteLength(s, 'utf8') : 0;
     }
     if (totalBytes > limits.maxRequestBytes) {
-      throw new AppError(
-        ErrorCode.PAYLOAD_TOO_LARGE,
-        `the inputs need more than ${limits.maxRequestBytes} bytes (at ${where}); send smaller tensors or use fewer rows`,
-        { maxBytes: limits.maxRequestBytes },
-      );
+      throw tensorsTooLarge(limits.maxRequestBytes, where);
     }
     const hasData = input.data !== undefined && input.data !== null;
     const hasB64 = input.b64 !== undefined && input.b64 !== null;

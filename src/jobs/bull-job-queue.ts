@@ -1,5 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { Logger } from '../shared/logger.js';
+import { throttledErrorLog } from '../shared/throttled-error-log.js';
 import {
   DEFAULT_JOB_OPTIONS,
   UnrecoverableJobError,
@@ -22,6 +24,8 @@ export type BullJobQueueOptions = {
   lockDurationMs?: number;
   /** Times a job may stall (its worker died) before it fails for good instead of returning. */
   maxStalledCount?: number;
+  /** Where connection and worker errors go (throttled while Redis is down). */
+  logger: Logger;
 };
 
 /**
@@ -56,11 +60,15 @@ export class BullJobQueue<T> implements JobQueue<T> {
       enableOfflineQueue: false,
       lazyConnect: false,
     });
-    producer.on('error', () => undefined); // reported through failed commands, not as crashes
+    // A listener is required: an 'error' without one is an uncaught exception (ioredis), or a
+    // console.error per reconnect attempt (BullMQ). Failed commands still reject to their callers.
+    const producerErrors = throttledErrorLog(options.logger, `queue ${name}: Redis connection`);
+    producer.on('error', (err) => producerErrors.error(err));
+    producer.on('ready', () => producerErrors.recovered());
     this.connections.push(producer);
     this.queue = new Queue(name, { connection: producer, prefix: options.prefix });
-    // Without a listener BullMQ prints each connection error to stderr (console.error) while Redis is down.
-    this.queue.on('error', () => undefined);
+    const queueErrors = throttledErrorLog(options.logger, `queue ${name}`);
+    this.queue.on('error', (err) => queueErrors.error(err));
   }
 
   async add(id: string, data: T, options: Partial<JobOptions> = {}): Promise<'added' | 'exists'> {
@@ -118,10 +126,18 @@ export class BullJobQueue<T> implements JobQueue<T> {
     return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0 };
   }
 
+  async nextWaitingSince() {
+    // Ascending: the list's tail, the job a worker takes next; its timestamp is when it was added.
+    const [next] = await this.queue.getWaiting(0, 0);
+    return next?.timestamp;
+  }
+
   process(handler: JobHandler<T>, options: ProcessOptions<T>): void {
     if (this.worker) throw new Error(`queue ${this.name} already has a processor`);
     const connection = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
-    connection.on('error', () => undefined);
+    const connectionErrors = throttledErrorLog(this.options.logger, `queue ${this.name} worker: Redis connection`);
+    connection.on('error', (err) => connectionErrors.error(err));
+    connection.on('ready', () => connectionErrors.recovered());
     this.connections.push(connection);
     this.worker = new Worker(
       this.name,
@@ -161,16 +177,28 @@ export class BullJobQueue<T> implements JobQueue<T> {
           { id: fromBullId(job.id), data: job.data as T, attempt: job.attemptsMade, maxAttempts: attempts },
           error.name === 'UnrecoverableError' ? new UnrecoverableJobError(error.message) : error,
         ),
-      ).catch(() => undefined);
+      ).catch((err: unknown) =>
+        // The job's final failure could not be recorded (the database may be down): the sweeper
+        // finds its row still QUEUED or RUNNING and settles it later.
+        this.options.logger.error(
+          { err, jobId: fromBullId(job.id), queue: this.name },
+          'recording a failed job failed',
+        ),
+      );
     });
-    this.worker.on('error', () => undefined);
+    const workerErrors = throttledErrorLog(this.options.logger, `queue ${this.name} worker`);
+    this.worker.on('error', (err) => workerErrors.error(err));
   }
 
   async close(): Promise<void> {
+    // A connection still trying to reach Redis is dropped first: BullMQ's close() would otherwise
+    // wait for it to connect, i.e. forever while Redis is down.
+    for (const c of this.connections) if (c.status !== 'ready') c.disconnect();
     // Worker.close() waits for running jobs to finish; a job cut by SIGKILL instead comes back
     // through the stalled check on another worker.
     await this.worker?.close();
     await this.queue.close();
-    await Promise.allSettled(this.connections.map((c) => c.quit()));
+    await Promise.allSettled(this.connections.filter((c) => c.status === 'ready').map((c) => c.quit()));
+    for (const c of this.connections) if (c.status !== 'end') c.disconnect();
   }
 }

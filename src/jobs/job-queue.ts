@@ -44,6 +44,11 @@ export interface JobQueue<T> {
   /** Whether the queue holds the job (waiting, delayed or running): the sweeper's question. */
   has(id: string): Promise<boolean>;
   counts(): Promise<{ waiting: number; active: number; delayed: number }>;
+  /**
+   * When the job next in line was first added (epoch ms), or undefined when none waits: how far
+   * behind the queue is. A retried job keeps its first time.
+   */
+  nextWaitingSince(): Promise<number | undefined>;
   /** Starts pulling jobs in this process. Call at most once per queue object. */
   process(handler: JobHandler<T>, options: ProcessOptions<T>): void;
   /** Stops taking jobs and waits for the running ones to finish (or hands them back). */

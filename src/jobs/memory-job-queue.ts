@@ -9,7 +9,15 @@ import {
   type ProcessOptions,
 } from './job-queue.js';
 
-type Entry<T> = { id: string; data: T; options: JobOptions; attempt: number; timer?: NodeJS.Timeout };
+type Entry<T> = {
+  id: string;
+  data: T;
+  options: JobOptions;
+  attempt: number;
+  /** When `add` took it (epoch ms). */
+  addedAt: number;
+  timer?: NodeJS.Timeout;
+};
 
 /**
  * The embedded default's queue: in this process's memory, same semantics as the BullMQ one
@@ -30,7 +38,13 @@ export class MemoryJobQueue<T> implements JobQueue<T> {
   async add(id: string, data: T, options: Partial<JobOptions> = {}): Promise<'added' | 'exists'> {
     if (this.closed) throw new Error(`queue ${this.name} is closed`);
     if (await this.has(id)) return 'exists';
-    const entry: Entry<T> = { id, data, options: { ...DEFAULT_JOB_OPTIONS, ...options }, attempt: 1 };
+    const entry: Entry<T> = {
+      id,
+      data,
+      options: { ...DEFAULT_JOB_OPTIONS, ...options },
+      attempt: 1,
+      addedAt: Date.now(),
+    };
     if (entry.options.delayMs > 0) this.delay(entry, entry.options.delayMs);
     else this.waiting.push(entry);
     this.pump();
@@ -58,6 +72,10 @@ export class MemoryJobQueue<T> implements JobQueue<T> {
 
   async counts() {
     return { waiting: this.waiting.length, active: this.active.size, delayed: this.delayed.size };
+  }
+
+  async nextWaitingSince() {
+    return this.waiting[0]?.addedAt;
   }
 
   process(handler: JobHandler<T>, options: ProcessOptions<T>): void {

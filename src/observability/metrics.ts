@@ -95,10 +95,61 @@ export const predictionStreamRecheckDeliveries = new Counter({
   registers: [registry],
 });
 
+/** What the prediction queue gauges read at scrape time: the process's job queue, once wired. */
+type QueueProbe = {
+  counts(): Promise<{ waiting: number }>;
+  nextWaitingSince(): Promise<number | undefined>;
+};
+let predictionQueue: QueueProbe | undefined;
+
+/**
+ * Points the queue gauges at this process's prediction queue (src/predictions/jobs.wiring.ts)
+ * until the returned function is called. They are read on each scrape, not on a timer, so a
+ * process nobody scrapes (a worker) asks Redis nothing. A read that fails or takes over a second
+ * leaves the last value: /metrics still answers while Redis is away (readiness reports that).
+ */
+export function observePredictionQueue(queue: QueueProbe): () => void {
+  predictionQueue = queue;
+  return () => {
+    if (predictionQueue === queue) predictionQueue = undefined;
+  };
+}
+
+async function probe<T>(read: (queue: QueueProbe) => Promise<T>): Promise<{ value: T } | undefined> {
+  const queue = predictionQueue;
+  if (!queue) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('queue probe timed out')), 1000);
+      timer.unref();
+    });
+    return { value: await Promise.race([read(queue), timeout]) };
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export const jobQueueDepth = new Gauge({
   name: 'prediction_queue_depth',
   help: 'Async predictions waiting in the job queue.',
   registers: [registry],
+  async collect() {
+    const read = await probe((q) => q.counts());
+    if (read) this.set(read.value.waiting);
+  },
+});
+
+export const jobQueueAge = new Gauge({
+  name: 'prediction_queue_oldest_age_seconds',
+  help: 'How long the async prediction next in line has been queued (since first added; 0 when none waits).',
+  registers: [registry],
+  async collect() {
+    const read = await probe((q) => q.nextWaitingSince());
+    if (read) this.set(read.value === undefined ? 0 : Math.max(0, (Date.now() - read.value) / 1000));
+  },
 });
 
 const MAX_OPERATION_LABELS = 200;

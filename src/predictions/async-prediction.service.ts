@@ -158,7 +158,8 @@ export class AsyncPredictionService {
     // Checked now, so that a request that can never run is refused while the client is here.
     validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
     if (args.webhookUrl) await resolveWebhookTarget(args.webhookUrl, this.deps.webhookAllow);
-    await this.deps.metering.assertMayRun(ctx.em, caller.userId, model);
+    // The pricing the job will be billed at, whenever it runs: the model's now.
+    const acceptance = await this.deps.metering.accept(ctx.em, caller.userId, model.id);
 
     const stored: StoredInputs = {
       tensors: args.inputs.map((t) => ({
@@ -174,6 +175,8 @@ export class AsyncPredictionService {
     let prediction: Prediction;
     try {
       prediction = await ctx.em.transactional(async (em) => {
+        // Its price held against the consumer's cap, committed with the job or not at all.
+        const reservedAmount = await this.deps.metering.reserve(em, caller.userId, acceptance);
         const p = em.create(Prediction, {
           user: caller.userId,
           apiKey: caller.apiKeyId ?? null,
@@ -187,7 +190,12 @@ export class AsyncPredictionService {
           webhookUrl: args.webhookUrl ?? null,
           webhookEvents: args.webhookUrl ? events : [],
           deadlineAt: args.deadline ?? null,
-          currency: model.currency,
+          unitPrice: acceptance.unitPrice,
+          freeAllowance: acceptance.freeAllowance,
+          currency: acceptance.currency,
+          reservedAmount,
+          // In the month its reservation is held in (released by that month on failure).
+          createdAt: acceptance.acceptedAt,
         });
         await em.flush();
         return p;
@@ -526,7 +534,11 @@ export class AsyncPredictionService {
     await this.afterFinal(p);
   }
 
-  /** UPDATE … WHERE status IN (from): true when this call made the change. */
+  /**
+   * UPDATE … WHERE status IN (from): true when this call made the change. A change to FAILED or
+   * CANCELED gives back what the job held against its consumer's spending cap, in the same
+   * transaction: exactly once, with the change that ended it.
+   */
   private async transition(
     em: EntityManager,
     id: string,
@@ -540,8 +552,14 @@ export class AsyncPredictionService {
       inputs?: null;
     },
   ): Promise<boolean> {
-    const n = await em.nativeUpdate(Prediction, { id, status: { $in: from } }, { ...set, updatedAt: new Date() });
-    return n > 0;
+    const update = async (tx: EntityManager) =>
+      (await tx.nativeUpdate(Prediction, { id, status: { $in: from } }, { ...set, updatedAt: new Date() })) > 0;
+    if (set.status !== PredictionStatus.FAILED && set.status !== PredictionStatus.CANCELED) return update(em);
+    return em.transactional(async (tx) => {
+      const changed = await update(tx);
+      if (changed) await this.deps.metering.release(tx, id);
+      return changed;
+    });
   }
 
   private async afterFinal(p: Prediction): Promise<void> {

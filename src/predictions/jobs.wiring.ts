@@ -3,6 +3,7 @@ import type { Metering } from '../billing/metering.types.js';
 import type { Config } from '../config.js';
 import type { InferencePool } from '../inference/inference-pool.js';
 import { createJobQueue } from '../jobs/create-job-queue.js';
+import { observePredictionQueue } from '../observability/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import type { ModelStorage } from '../storage/model-storage.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
@@ -35,9 +36,10 @@ export function createJobs(
     queuePrefix: config.jobs.queuePrefix,
     jobLockDurationMs: config.jobs.lockMs,
   };
-  const predictionQueue = createJobQueue<PredictionJob>('predictions', queueConfig);
-  const webhookQueue = createJobQueue<WebhookJob>('webhooks', queueConfig);
   const logger = parts.logger.child({ component: 'jobs' });
+  const predictionQueue = createJobQueue<PredictionJob>('predictions', queueConfig, logger);
+  const webhookQueue = createJobQueue<WebhookJob>('webhooks', queueConfig, logger);
+  const stopObservingQueue = observePredictionQueue(predictionQueue);
   const dispatcher = new WebhookDispatcher({
     queue: webhookQueue,
     secretFor: (userId) => webhookSecretOf(parts.orm.em.fork(), userId),
@@ -97,6 +99,7 @@ export function createJobs(
       closed = true;
       if (firstSweep) clearTimeout(firstSweep);
       if (sweeper) clearInterval(sweeper);
+      stopObservingQueue();
       await predictionQueue.close();
       await webhookQueue.close();
     },

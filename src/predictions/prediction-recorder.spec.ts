@@ -15,6 +15,14 @@ const run = (id: string): SucceededRun => ({
   completedAt: new Date(),
   queueTimeMs: 0,
   inferenceTimeMs: 1,
+  pricing: {
+    unitPrice: '0',
+    freeAllowance: 0,
+    currency: 'USD',
+    capped: false,
+    acceptedAt: new Date(),
+    periodStart: '2026-01-01',
+  },
 });
 const cost = (id: string): RecordedCost => ({ id, unitPrice: '0', cost: '0', currency: 'USD' });
 

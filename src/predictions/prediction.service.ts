@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuthFailure, forbidden } from '../auth/auth.errors.js';
 import { requireUser } from '../auth/caller-guards.js';
+import { spendCapReached } from '../billing/billing.errors.js';
 import type { Metering, RecordedCost, SucceededRun } from '../billing/metering.types.js';
 import { ApiKeyScope, PredictionMode, PredictionStatus } from '../entities/enums.js';
 import type { ModelVersion } from '../entities/model-version.entity.js';
@@ -94,23 +95,26 @@ export class PredictionService {
     // Tensors before quota: a malformed request costs no billing query.
     const { tensors } = validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
 
-    // The quota check runs alongside inference rather than before it: its round trip would
-    // otherwise add to every prediction's latency. A refusal still returns no outputs and
-    // records nothing; what it costs is one run of compute for a refused request, bounded by
-    // the predict rate limit and the version's queue bound.
+    // Acceptance — the pricing this request is billed at, read now, and the checks that refuse it
+    // (cap, overdue invoice) — runs alongside inference rather than before it: its round trip
+    // would otherwise add to every prediction's latency. A refusal still returns no outputs and
+    // records nothing; what it costs is one run of compute for a refused request, bounded by the
+    // predict rate limit and the version's queue bound. The cap is enforced exactly in the
+    // recording statement (record-succeeded.sql.ts); this check only refuses early.
     const startedAt = new Date();
-    const [allowed, ran] = await Promise.allSettled([
-      this.deps.metering.assertMayRun(ctx.em, caller.userId, model),
+    const [accepted, ran] = await Promise.allSettled([
+      this.deps.metering.accept(ctx.em, caller.userId, model.id),
       this.paths
         .poolVersion(version)
         .then((pv) => this.deps.engine.run(pv, tensors, { timeoutMs: this.deps.limits.timeoutMs })),
     ]);
-    if (allowed.status === 'rejected') throw allowed.reason;
+    if (accepted.status === 'rejected') throw accepted.reason;
     if (ran.status === 'rejected') {
       await this.recordFailure(ctx.em, { caller, model, version, startedAt, err: ran.reason });
       throw ran.reason;
     }
     const run: RunResult = ran.value;
+    const pricing = accepted.value;
     // SUCCEEDED, metered and counted in one statement shared with whatever else finished
     // meanwhile (group commit, prediction-recorder.ts); outputs go back only once it committed.
     const id = randomUUID();
@@ -128,11 +132,17 @@ export class PredictionService {
         completedAt,
         queueTimeMs: run.queueTimeMs,
         inferenceTimeMs: run.inferenceTimeMs,
+        pricing,
       })
       .catch((err: unknown) => {
         // The model was deleted (hard) while it ran: nothing was recorded, nothing is billed.
         throw err instanceof PredictionNotRecordedError ? notFound('Model') : err;
       });
+    if (recorded.refusal) {
+      // Others took the room under the cap while this one ran: nothing was written or billed.
+      const { cap, spent, reserved } = recorded.refusal;
+      throw spendCapReached(cap, spent, reserved, pricing.currency);
+    }
     const prediction: PredictionFields = {
       id,
       status: PredictionStatus.SUCCEEDED,

@@ -70,9 +70,9 @@ type Resolved = { model: Model; version: ModelVersion };
  *   write in this process is seen by the next prediction, another replica's within the Redis poll;
  * - the TTL bounds anything else (a row changed by hand);
  * - only successes are kept: a NOT_FOUND or not-runnable answer is asked again every time;
- * - what the path reads from them are the version's file and signature and the model's price,
- *   used for the quota check only: the price that is billed is read by the metering statement
- *   itself, in the recording transaction.
+ * - what the path reads from them are the version's file and signature and the model's id: the
+ *   price a request is billed at is read from the database when it is accepted
+ *   (Metering.accept), never from this cache.
  * Entries are loaded through a fork of their own, so the cached entities never sit in (or are
  * flushed with) a request's unit of work; the path only reads them and passes their ids on.
  */

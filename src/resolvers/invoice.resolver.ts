@@ -7,7 +7,7 @@ import { ApiKeyScope, Role } from '../entities/enums.js';
 import type { InvoiceLine } from '../entities/invoice-line.entity.js';
 import type { Invoice } from '../entities/invoice.entity.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { InvoiceConnection, InvoiceLineType, InvoiceType } from './types/invoice.type.js';
+import { BillingFailureType, InvoiceConnection, InvoiceLineType, InvoiceType } from './types/invoice.type.js';
 import { PageArgs } from './types/page.args.js';
 
 /** What the root fields hand to `Invoice`'s field resolvers: the view plus the row's currency. */
@@ -62,12 +62,32 @@ export class InvoiceResolver {
   @Authorized(Role.ADMIN)
   @Mutation(() => [InvoiceType], {
     description:
-      'Builds the invoices of the month starting at `periodStart` (00:00 UTC on the 1st) and sends them to Stripe when configured. Idempotent: running it again returns the same invoices and only retries unsent ones.',
+      'Builds the invoices of the month starting at `periodStart` (00:00 UTC on the 1st) and sends them to Stripe when configured. Idempotent: running it again returns the same invoices and only retries unsent ones. A consumer whose invoice fails does not stop the others: see `billingFailures`; the next close retries them.',
   })
   // Not one transaction at this boundary on purpose: each consumer's invoice commits on its own
   // (under the numbering lock) and Stripe is called after that commit (invoice.service.ts).
   async closeBillingPeriod(@Ctx() ctx: GraphQLContext, @Arg('periodStart', () => Date) periodStart: Date) {
     return (await this.invoiceService.closeBillingPeriod(ctx, periodStart)).map(present);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Query(() => [BillingFailureType], {
+    description: 'Admins: the consumers whose invoice for the month could not be made yet, and why (none once it was).',
+  })
+  async billingFailures(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('periodStart', () => Date) periodStart: Date,
+  ): Promise<BillingFailureType[]> {
+    return (await this.invoiceService.failures(ctx, periodStart)).map((f) => ({
+      userId: f.user.id,
+      periodStart: f.periodStart,
+      stage: f.stage,
+      code: f.code,
+      message: f.message,
+      attempts: f.attempts,
+      firstFailedAt: f.firstFailedAt,
+      lastFailedAt: f.lastFailedAt,
+    }));
   }
 
   @FieldResolver(() => [InvoiceLineType])

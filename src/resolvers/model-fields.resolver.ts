@@ -25,6 +25,7 @@ export class ModelFieldsResolver {
     return {
       pricePerRequest: { amount: formatMoney(model.pricePerRequest), currency: model.currency },
       freeRequestsPerMonth: model.freeRequestsPerMonth,
+      effectiveFrom: model.pricingEffectiveFrom,
     };
   }
 

@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { AppError } from '../shared/errors.js';
 import { webhookHeaders } from './standard-webhooks.js';
-import { resolveWebhookTarget, type WebhookAllowList } from './webhook-target.js';
+import { resolveWebhookTarget, type ResolveHost, type WebhookAllowList } from './webhook-target.js';
 
 export type DeliveryAttempt = {
   ok: boolean;
@@ -18,8 +18,9 @@ export type DeliveryAttempt = {
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
- * One delivery attempt: resolve and check the target (webhook-target.ts), connect to exactly the
- * address that was checked (a pinned `lookup`, so a DNS answer that changes between check and
+ * One delivery attempt: resolve and check the target again (webhook-target.ts: a host that was
+ * public when the job was created may point inside by now), connect to exactly the address that
+ * was checked (a pinned `lookup`, so a DNS answer that changes between check and
  * connect cannot redirect us), POST the body with Standard Webhooks headers, read at most 64 KiB
  * of the answer. Redirects are not followed (a 3xx is a failed attempt), as Standard Webhooks
  * senders do. 2xx is success; anything else may be retried by the caller.
@@ -32,12 +33,14 @@ export async function sendWebhook(options: {
   allow: WebhookAllowList;
   timeoutMs: number;
   now?: Date;
+  /** How host names are resolved (default: node:dns). */
+  resolve?: ResolveHost;
 }): Promise<DeliveryAttempt> {
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
   let target;
   try {
-    target = await resolveWebhookTarget(options.url, options.allow);
+    target = await resolveWebhookTarget(options.url, options.allow, options.resolve);
   } catch (err) {
     const message = err instanceof AppError ? err.message : String(err);
     return { ok: false, durationMs: elapsed(), error: message, permanent: true };

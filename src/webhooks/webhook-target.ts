@@ -85,6 +85,19 @@ function isPrivate(address: string, family: 4 | 6): boolean {
 
 const refuse = (message: string) => new AppError(ErrorCode.BAD_USER_INPUT, message, { field: 'webhookUrl' });
 
+/**
+ * The one answer for a host that does not resolve and for one that resolves to a private or
+ * reserved address: telling them apart (or naming the address) would let anyone map internal
+ * names and addresses through us, one createPrediction at a time.
+ */
+export const TARGET_REFUSED =
+  'webhookUrl must be a host that resolves to public addresses only (or one listed in WEBHOOK_ALLOWED_HOSTS)';
+
+/** How a host name is resolved (node:dns's `lookup`, or a stand-in in tests). */
+export type ResolveHost = (host: string) => Promise<readonly { address: string; family: number }[]>;
+
+const dnsLookup: ResolveHost = (host) => lookup(host, { all: true, verbatim: true });
+
 /** Checks the URL's shape (at submission time, no DNS): http(s), no credentials, sane length. */
 export function parseWebhookUrl(raw: string): URL {
   if (raw.length > 2048) throw refuse('webhookUrl is longer than 2048 characters');
@@ -104,21 +117,25 @@ export function parseWebhookUrl(raw: string): URL {
  * link-local and other non-public addresses unless allow-listed. Throws AppError BAD_USER_INPUT
  * (at submission) — the sender treats it as a permanent failure at delivery time.
  */
-export async function resolveWebhookTarget(raw: string, allow: WebhookAllowList): Promise<ResolvedTarget> {
+export async function resolveWebhookTarget(
+  raw: string,
+  allow: WebhookAllowList,
+  resolve: ResolveHost = dnsLookup,
+): Promise<ResolvedTarget> {
   const url = parseWebhookUrl(raw);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const literal = isIP(host);
   const addresses = literal
     ? [{ address: host, family: literal as 4 | 6 }]
-    : await lookup(host, { all: true, verbatim: true }).catch(() => {
-        throw refuse(`webhookUrl host ${host} does not resolve`);
+    : await resolve(host).catch(() => {
+        throw refuse(TARGET_REFUSED);
       });
-  if (addresses.length === 0) throw refuse(`webhookUrl host ${host} does not resolve`);
+  if (addresses.length === 0) throw refuse(TARGET_REFUSED);
   const hostAllowed = allow.allowsHost(host);
   for (const a of addresses) {
     const family = a.family as 4 | 6;
     if (isPrivate(a.address, family) && !hostAllowed && !allow.allowsAddress(a.address, family)) {
-      throw refuse(`webhookUrl resolves to a private or reserved address (${a.address}); such targets are refused`);
+      throw refuse(TARGET_REFUSED);
     }
   }
   const first = addresses[0];

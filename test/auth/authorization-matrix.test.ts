@@ -690,6 +690,47 @@ const ROWS: Row[] = [
       ...BAD_KEYS,
     },
   },
+  // Admin-only reads of billing state: the admin's key is refused like every key (no scope opens them).
+  ...(
+    [
+      ['Query.billingFailures', 'query($p: DateTime!) { billingFailures(periodStart: $p) { userId } }'],
+      ['Query.cappedUsers', '{ cappedUsers(first: 5) { totalCount } }'],
+    ] as const
+  ).map(([field, document]): Row => ({
+    field,
+    document,
+    prepare: async () => ({ p: '2019-01-01T00:00:00Z' }),
+    key: { owner: 'admin', scope: ApiKeyScope.BILLING_READ },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'FORBIDDEN',
+      otherConsumer: 'FORBIDDEN',
+      publisher: 'FORBIDDEN',
+      otherPublisher: 'FORBIDDEN',
+      admin: 'OK',
+      keyWithScope: 'FORBIDDEN',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  })),
+  {
+    // Anyone signed in sets their own cap (null: none, so other rows keep running uncapped); no
+    // API key may, not even one with billing:read: a leaked key must not lift what it can spend.
+    field: 'Mutation.setSpendingCap',
+    document: 'mutation { setSpendingCap(amount: null) { id } }',
+    key: { owner: 'consumer', scope: ApiKeyScope.BILLING_READ },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'FORBIDDEN',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
 ];
 
 /** Queries anyone may run: the catalog. Everything else needs a row above. */

@@ -55,6 +55,16 @@ describe('over HTTP', () => {
   }, 120_000);
   afterAll(async () => server?.close());
 
+  it('stops parsing a document past 50,000 tokens, before any rule runs', async () => {
+    // 400,000 directives: under the body limit (tensors need tens of MB), seconds of parsing.
+    const res = await server.gql(`{ __typename ${'@include(if: true) '.repeat(400_000)}}`);
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/Document contains more tha[nt] 50000 tokens/),
+      extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+    });
+  });
+
   it('refuses a query nested 50 levels deep: QUERY_TOO_DEEP', async () => {
     const res = await server.gql(nested(50));
     expect(res.status).toBe(400);

@@ -86,10 +86,15 @@ describe('over HTTP (in-process buckets)', () => {
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBe(20);
     const body = (await refused.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
-    expect(body.errors[0].extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 20, limitClass: 'query' });
+    expect(body.errors[0].extensions).toEqual({
+      code: 'RATE_LIMITED',
+      retryAfter: 20,
+      limitClass: 'query',
+      requestId: refused.headers.get('x-request-id'),
+    });
   });
 
-  it('keeps separate buckets per user, per API key, and per address for anonymous callers', async () => {
+  it('keeps separate buckets per user and per address for anonymous callers', async () => {
     const a = await f.user();
     const b = await f.user({ role: Role.PUBLISHER });
     const key = await apiKeyFor(server.app, b, ['models:read']);

@@ -149,13 +149,13 @@ describe('invoices (local, no Stripe)', () => {
     const aliceMarch = await fx.em().findOneOrFail(Invoice, { user: alice.id, periodStart: '2026-03-01' });
     await fx.em().nativeUpdate(Invoice, { id: aliceMarch.id }, { dueAt: new Date(Date.now() - 1000) });
     const model = await fx.em().findOneOrFail(Model, { freeRequestsPerMonth: 0 });
-    await expect(metering.assertMayRun(fx.em(), alice.id, model)).rejects.toMatchObject({
+    await expect(metering.accept(fx.em(), alice.id, model.id)).rejects.toMatchObject({
       code: 'QUOTA_EXCEEDED',
       details: { reason: 'OVERDUE_INVOICE', invoice: formatInvoiceNumber(aliceMarch.number, '2026-03-01') },
     });
     await expect(
-      new MeteringService({ blockOverdue: false }).assertMayRun(fx.em(), alice.id, model),
-    ).resolves.toBeUndefined();
-    await expect(metering.assertMayRun(fx.em(), bob.id, model)).resolves.toBeUndefined();
+      new MeteringService({ blockOverdue: false }).accept(fx.em(), alice.id, model.id),
+    ).resolves.toHaveProperty('unitPrice');
+    await expect(metering.accept(fx.em(), bob.id, model.id)).resolves.toHaveProperty('unitPrice');
   });
 });

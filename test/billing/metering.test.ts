@@ -62,7 +62,7 @@ describe('metering', () => {
     const [counter] = await fx
       .em()
       .execute<{ requests: number; amount: string }[]>(
-        'select requests, amount::text from usage_counters where user_id = ? and model_id = ?',
+        'select requests::int as requests, amount::text from usage_counters where user_id = ? and model_id = ?',
         [consumer.id, model.id],
       );
     expect(counter).toEqual({ requests: 1, amount: '0.0100000000' });
@@ -99,20 +99,29 @@ describe('metering', () => {
     });
     await fx.setSpendCap(consumer, '1.00');
     const m = await fx.em().findOneOrFail(Model, model.id);
-    await metering.assertMayRun(fx.em(), consumer.id, m);
+    await metering.accept(fx.em(), consumer.id, m.id);
     await fx.meteredPrediction(metering, consumer, model, version); // free
     await fx.meteredPrediction(metering, consumer, model, version); // 0.40
     await fx.meteredPrediction(metering, consumer, model, version); // 0.80
     // 0.80 + 0.40 would pass 1.00.
-    const err = await metering.assertMayRun(fx.em(), consumer.id, m).catch((e: unknown) => e);
+    const err = await metering.accept(fx.em(), consumer.id, m.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
-    expect(err).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { reason: 'SPEND_CAP', cap: '1.00', spent: '0.80' } });
+    expect(err).toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      details: { reason: 'SPEND_CAP', cap: '1.00', spent: '0.80', reserved: '0.00' },
+    });
     await fx.setSpendCap(consumer, null);
-    await expect(metering.assertMayRun(fx.em(), consumer.id, m)).resolves.toBeUndefined();
+    await expect(metering.accept(fx.em(), consumer.id, m.id)).resolves.toMatchObject({ unitPrice: '0.40' });
   });
 
   describe('recordSucceeded (group commit of synchronous predictions)', () => {
-    const runOf = (consumerId: string, modelId: string, versionId: string, completedAt: Date) => ({
+    const runOf = (
+      consumerId: string,
+      modelId: string,
+      versionId: string,
+      completedAt: Date,
+      pricing = { unitPrice: '0.0015', freeAllowance: 3 },
+    ) => ({
       id: randomUUID(),
       userId: consumerId,
       apiKeyId: null,
@@ -124,6 +133,13 @@ describe('metering', () => {
       completedAt,
       queueTimeMs: 0.5,
       inferenceTimeMs: 1.25,
+      pricing: {
+        ...pricing,
+        currency: 'USD',
+        capped: false,
+        acceptedAt: completedAt,
+        periodStart: completedAt.toISOString().slice(0, 8) + '01',
+      },
     });
 
     it('numbers a group in arrival order: the free allowance first, then the price, as one by one', async () => {
@@ -170,7 +186,7 @@ describe('metering', () => {
       const counters = await em
         .getConnection()
         .execute<{ user_id: string; period_start: string; requests: number; amount: string }[]>(
-          `select user_id, period_start::text, requests, amount::text from usage_counters where model_id = ? order by user_id, period_start`,
+          `select user_id, period_start::text, requests::int as requests, amount::text from usage_counters where model_id = ? order by user_id, period_start`,
           [model.id],
         );
       const counter = (userId: string, period: string) =>

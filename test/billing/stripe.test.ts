@@ -157,6 +157,25 @@ describe('Stripe invoicing and webhooks', () => {
       expect(await statusOf(invoice)).toBe(InvoiceStatus.OPEN);
     });
 
+    it.each([
+      ['signed now', 0, 200, 'PAID', '2024-01'],
+      ['signed 4 minutes ago', -240, 200, 'PAID', '2024-02'],
+      ['signed 10 minutes ago', -600, 400, 'OPEN', '2024-03'],
+      ['signed 4 minutes ahead (clock skew)', 240, 200, 'PAID', '2024-04'],
+      ['signed 10 minutes ahead (replayable for as long)', 600, 400, 'OPEN', '2024-05'],
+      ['signed a day ahead', 86_400, 400, 'OPEN', '2024-06'],
+    ] as const)(
+      'takes a signature timestamp within 300 s either way: %s (%i s)',
+      async (_label, offsetSeconds, status, invoiceStatus, month) => {
+        const invoice = await openInvoice(month);
+        const payload = event('invoice.paid', invoice, 1_800_000_000);
+        const timestamp = Math.floor(Date.now() / 1000) + offsetSeconds;
+        const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp });
+        expect((await post(payload, signature)).status).toBe(status);
+        expect(await statusOf(invoice)).toBe(invoiceStatus);
+      },
+    );
+
     it('marks an invoice paid, and a replay changes nothing', async () => {
       const invoice = await openInvoice('2026-07');
       const paid = event('invoice.paid', invoice, 1_800_000_100, { status_transitions: { paid_at: 1_800_000_090 } });

@@ -158,8 +158,12 @@ export function importedPackages(dir: string): Map<string, Set<string>> {
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.js')) {
         const text = readFileSync(path, 'utf8');
-        const specs = text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"\n]+)['"]/gm);
-        for (const [, spec] of specs) {
+        // Statements only (tsc puts them at line starts): SQL in a string says `from "table"` too.
+        const specs = text.matchAll(
+          /^(?:import|export)\b[^'";]*?\bfrom\s+['"]([^'"\n]+)['"]|^import\s+['"]([^'"\n]+)['"]|\bimport\(\s*['"]([^'"\n]+)['"]\s*\)/gm,
+        );
+        for (const [, fromSpec, bareSpec, dynamicSpec] of specs) {
+          const spec = fromSpec ?? bareSpec ?? dynamicSpec;
           if (spec.startsWith('.') || spec.startsWith('node:') || spec.startsWith('/')) continue;
           const parts = spec.split('/');
           const pkg = spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];

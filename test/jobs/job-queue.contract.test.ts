@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { BullJobQueue } from '../../src/jobs/bull-job-queue.js';
 import { UnrecoverableJobError, type Job, type JobQueue } from '../../src/jobs/job-queue.js';
 import { MemoryJobQueue } from '../../src/jobs/memory-job-queue.js';
+import { createLogger } from '../../src/shared/logger.js';
 
 /**
  * The queue seam's contract, run against both implementations: the in-process queue of the
@@ -11,6 +12,7 @@ import { MemoryJobQueue } from '../../src/jobs/memory-job-queue.js';
  */
 type Payload = { n: number };
 const redisUrl = process.env.REDIS_URL;
+const quiet = createLogger('silent');
 const implementations: [string, () => JobQueue<Payload>][] = [
   ['memory', () => new MemoryJobQueue<Payload>('contract')],
 ];
@@ -21,7 +23,7 @@ if (redisUrl) {
     () => {
       const prefix = `test-${randomUUID()}`;
       prefixes.push(prefix);
-      return new BullJobQueue<Payload>('contract', { redisUrl, prefix, lockDurationMs: 5_000 });
+      return new BullJobQueue<Payload>('contract', { redisUrl, prefix, lockDurationMs: 5_000, logger: quiet });
     },
   ]);
 } else {
@@ -151,6 +153,22 @@ describe.each(implementations)('%s job queue', (_name, make) => {
     expect(await queue.cancel('nope')).toBe(false);
   });
 
+  it('says when the job next in line was added, the oldest waiting one', async () => {
+    expect(await queue.nextWaitingSince()).toBeUndefined();
+    const before = Date.now();
+    await queue.add('first', { n: 1 });
+    const after = Date.now();
+    await new Promise((r) => setTimeout(r, 30));
+    await queue.add('second', { n: 2 });
+    const since = await queue.nextWaitingSince();
+    expect(since).toBeGreaterThanOrEqual(before);
+    expect(since).toBeLessThanOrEqual(after);
+    expect(await queue.cancel('first')).toBe(true);
+    expect(await queue.nextWaitingSince()).toBeGreaterThan(after);
+    expect(await queue.cancel('second')).toBe(true);
+    expect(await queue.nextWaitingSince()).toBeUndefined();
+  });
+
   it('never runs more jobs at once than its concurrency', async () => {
     let running = 0;
     let peak = 0;
@@ -171,3 +189,22 @@ describe.each(implementations)('%s job queue', (_name, make) => {
     expect(peak).toBeGreaterThan(1);
   });
 });
+
+it('reports an unreachable Redis in the log, once per outage rather than once per reconnect attempt, and closes anyway', async () => {
+  const lines: { msg: string; suppressed?: number }[] = [];
+  const logger = createLogger('warn');
+  const warn = logger.warn.bind(logger);
+  logger.warn = ((obj: { suppressed?: number }, msg: string) => {
+    lines.push({ msg, suppressed: obj.suppressed });
+    warn(obj, msg);
+  }) as typeof logger.warn;
+  // Nothing listens on port 1: every reconnect attempt fails.
+  const queue = new BullJobQueue<Payload>('unreachable', { redisUrl: 'redis://127.0.0.1:1', prefix: 'test-x', logger });
+  await new Promise((r) => setTimeout(r, 1500));
+  // Closing does not wait for a Redis that never answered.
+  await queue.close();
+  const reported = lines.filter((l) => l.msg.startsWith('queue unreachable'));
+  expect(reported.length).toBeGreaterThan(0);
+  // Throttled: one line per outage and source within the first 30 s, however many attempts failed.
+  expect(new Set(reported.map((l) => l.msg)).size).toBe(reported.length);
+}, 15_000);

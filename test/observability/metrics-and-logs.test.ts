@@ -79,3 +79,27 @@ it('logs one JSON line per operation with request id, name, duration and no vari
   expect(typeof entry?.sqlStatements).toBe('number');
   expect(JSON.stringify(lines)).not.toContain('do-not-log-me');
 });
+
+it('names an unnamed operation by its type and root fields in logs and metrics', async () => {
+  const requestId = 'req-log-unnamed-1';
+  await fetch(`${server.origin}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    body: JSON.stringify({ query: '{ list: models(first: 1) { totalCount } }' }),
+  });
+  await server.gql('mutation { login(email: "nobody@example.com", password: "wrong-password") { accessToken } }');
+  await server.gql('{ models(first: 1) { totalCount } me { id } }');
+  // Aliases do not count: the label is the field's name.
+  expect(lines.find((l) => l.requestId === requestId && l.msg === 'graphql operation')).toMatchObject({
+    operation: 'query models',
+    type: 'query',
+  });
+  const logged = lines.filter((l) => l.msg === 'graphql operation').map((l) => l.operation);
+  expect(logged).toEqual(expect.arrayContaining(['mutation login', 'query models,me']));
+  const text = await metricsText();
+  expect(
+    seriesValue(text, 'graphql_operation_duration_seconds_count', { operation: 'query models' }),
+  ).toBeGreaterThanOrEqual(1);
+  expect(seriesValue(text, 'graphql_errors_total', { operation: 'mutation login' })).toBeGreaterThanOrEqual(1);
+  expect(text).not.toContain('operation="anonymous"');
+});

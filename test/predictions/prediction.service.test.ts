@@ -225,8 +225,15 @@ describe('predict', () => {
     const calls: string[] = [];
     const real = server.app.services.billing.metering;
     const metering: Metering = {
-      async assertMayRun() {
-        calls.push('assertMayRun');
+      async accept(em, consumerId, modelId) {
+        calls.push('accept');
+        return real.accept(em, consumerId, modelId);
+      },
+      reserve() {
+        throw new Error('the synchronous path holds no reservation');
+      },
+      release() {
+        throw new Error('the synchronous path holds no reservation');
       },
       completeSucceeded() {
         throw new Error('the synchronous path records through recordSucceeded');
@@ -256,7 +263,7 @@ describe('predict', () => {
       modelId: model.id,
       inputs: [X],
     });
-    expect(calls).toEqual(['assertMayRun', 'run', 'recordSucceeded:1:false']);
+    expect(calls).toEqual(['accept', 'run', 'recordSucceeded:1:false']);
     // Committed by the time predict returns: another connection sees the row and its usage record.
     const other = server.app.db.orm.em.fork();
     expect(await other.count(Prediction, { id: prediction.id, status: PredictionStatus.SUCCEEDED })).toBe(1);

@@ -128,7 +128,14 @@ it('refuses a file over the limit with PAYLOAD_TOO_LARGE and keeps no partial fi
   const modelId = await createModel();
   const before = filesUnder(server.app.config.modelStorageDir);
   const res = await upload(modelId, '1.0.0', { bytes: new Uint8Array(LIMIT + 10_000).fill(1), filename: 'big.onnx' });
-  expect(res.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+  // The same status and shape as every too-large answer (test/server/request-size.test.ts).
+  expect(res.status).toBe(413);
+  expect(res.errors?.[0]?.extensions).toMatchObject({
+    code: 'PAYLOAD_TOO_LARGE',
+    maxBytes: LIMIT,
+    limit: 'UPLOAD_FILE',
+  });
+  expect(res.errors?.[0]?.message).toMatch(/UPLOAD_MAX_BYTES/);
   expect(filesUnder(server.app.config.modelStorageDir)).toEqual(before);
   expect((await versions(modelId)).versions.totalCount).toBe(0);
 });

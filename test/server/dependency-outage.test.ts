@@ -103,7 +103,11 @@ withServices('a dependency outage', () => {
     expect((await query()).errors).toBeUndefined();
     await pgProxy.cut();
     const down = await query();
-    expect(down.errors?.[0]?.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', retryable: true });
+    expect(down.errors?.[0]?.extensions).toEqual({
+      code: 'SERVICE_UNAVAILABLE',
+      retryable: true,
+      requestId: expect.any(String) as unknown,
+    });
     expect(JSON.stringify(down)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|Connection terminated/);
     const probe = await ready();
     expect(probe.status).toBe(503);

@@ -63,18 +63,6 @@ describe('errors', () => {
     }
   });
 
-  it('refuses a JSON body over the size limit cleanly', async () => {
-    const res = await fetch(`${server.origin}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ models { totalCount } }', variables: { pad: 'x'.repeat(11 * 1024 * 1024) } }),
-    });
-    expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({
-      errors: [{ message: 'Request body is too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
-    });
-  });
-
   it('answers malformed JSON with BAD_REQUEST, not an HTML page', async () => {
     const res = await fetch(`${server.origin}/graphql`, {
       method: 'POST',
@@ -120,7 +108,9 @@ describe('errors', () => {
           { next: () => undefined, error: resolve, complete: () => resolve(undefined) },
         );
       });
-      expect(error).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
+      expect(error).toEqual([
+        expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', requestId: expect.any(String) as unknown } }),
+      ]);
     } finally {
       await client.dispose();
     }
@@ -130,6 +120,37 @@ describe('errors', () => {
     const res = await fetch(`${server.origin}/graphql?query=${encodeURIComponent('{ models { totalCount } }')}`);
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/CSRF|preflight/i);
+  });
+});
+
+describe('routes other than /graphql', () => {
+  it('answers GET / with JSON naming the endpoints for API clients', async () => {
+    const res = await fetch(`${server.origin}/`, { headers: { accept: '*/*' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ graphql: '/graphql', health: { ready: '/health/ready' } });
+  });
+
+  it('redirects a browser asking for GET / to the playground at /graphql', async () => {
+    const res = await fetch(`${server.origin}/`, {
+      redirect: 'manual',
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/graphql');
+  });
+
+  it('answers an unknown route with a JSON 404 carrying a code and the request id', async () => {
+    const res = await fetch(`${server.origin}/graphq`, { method: 'POST' });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await res.json()).toEqual({
+      errors: [
+        {
+          message: 'No route for POST /graphq: the API is at /graphql',
+          extensions: { code: 'NOT_FOUND', requestId: res.headers.get('x-request-id') },
+        },
+      ],
+    });
   });
 });
 

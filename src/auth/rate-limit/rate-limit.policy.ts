@@ -58,9 +58,12 @@ export function classifyOperation(document: DocumentNode, operationName?: string
   return classes;
 }
 
-/** Whose bucket: an API key's own, a user's, or, for anonymous callers, the client address's. */
+/**
+ * Whose bucket: the user's — one for all their API keys and access tokens, so a new or rotated
+ * key is no way around a limit — or, for anonymous callers, the client address's.
+ */
 export function principalOf(caller: Caller, clientIp: string | undefined): string {
-  if (caller.kind === 'user') return caller.apiKeyId ? `key:${caller.apiKeyId}` : `user:${caller.userId}`;
+  if (caller.kind === 'user') return `user:${caller.userId}`;
   return `ip:${clientIp ?? 'unknown'}`;
 }
 

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import { InvoiceStatus } from '../../entities/enums.js';
 import { Invoice } from '../../entities/invoice.entity.js';
 import { statusesBelow } from '../invoice-status.js';
@@ -23,11 +23,38 @@ export type WebhookOutcome = 'processed' | 'duplicate' | 'ignored';
  * forward (invoice-status.ts), so a late `invoice.finalized` cannot reopen a paid invoice.
  */
 export class StripeWebhookService {
-  constructor(private readonly stripe: Stripe) {}
+  constructor(
+    private readonly stripe: Stripe,
+    /** STRIPE_WEBHOOK_TOLERANCE_SECONDS: how far the signed timestamp may be from now, either way. */
+    private readonly toleranceSeconds = 300,
+  ) {}
 
-  /** Verifies the signature (throws Stripe's StripeSignatureVerificationError when it is wrong). */
-  verify(rawBody: Buffer, signature: string, secret: string): Stripe.Event {
-    return this.stripe.webhooks.constructEvent(rawBody, signature, secret);
+  /**
+   * Verifies the signature (throws Stripe's StripeSignatureVerificationError when it is wrong) and
+   * the signed timestamp: the SDK refuses one too old but takes any in the future, and an event
+   * signed ahead of time would be replayable until long after it was sent.
+   */
+  verify(rawBody: Buffer, signature: string, secret: string, now = new Date()): Stripe.Event {
+    const event = this.stripe.webhooks.constructEvent(
+      rawBody,
+      signature,
+      secret,
+      this.toleranceSeconds,
+      undefined,
+      now.getTime(),
+    );
+    const signedAt = signature
+      .split(',')
+      .map((part) => /^t=(\d+)$/.exec(part.trim())?.[1])
+      .filter((t): t is string => t !== undefined)
+      .map(Number);
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    if (signedAt.length === 0 || signedAt.some((t) => t - nowSeconds > this.toleranceSeconds)) {
+      throw new Stripe.errors.StripeSignatureVerificationError(signature, rawBody.toString('utf8'), {
+        message: 'Timestamp outside the tolerance zone (in the future)',
+      });
+    }
+    return event;
   }
 
   async handle(em: EntityManager, event: Stripe.Event): Promise<WebhookOutcome> {

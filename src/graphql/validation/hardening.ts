@@ -21,6 +21,13 @@ import { assertNoNulCharacters } from './nul-characters.js';
 import { assertOperationCost } from './query-cost.js';
 
 /** The shape limits every transport applies as validation rules (Apollo's `validationRules`). */
+/**
+ * Tokens a document may hold, for HTTP (Apollo's parseOptions) and WebSocket alike: the parser
+ * stops there, before any rule runs. Tensors travel in variables, which are not tokens; without
+ * it a body at the size limit (tens of MB) of repeated directives takes seconds to parse.
+ */
+export const MAX_DOCUMENT_TOKENS = 50_000;
+
 export function hardeningRules(limits: GraphQLLimitsConfig): ValidationRule[] {
   return documentLimitRules(limits);
 }
@@ -98,7 +105,7 @@ export function websocketGuard(options: {
       }
       let document;
       try {
-        document = parse(payload.query, { maxTokens: 50_000 });
+        document = parse(payload.query, { maxTokens: MAX_DOCUMENT_TOKENS });
       } catch (err) {
         const e = err as GraphQLError;
         return [

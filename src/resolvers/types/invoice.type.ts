@@ -85,3 +85,33 @@ export class InvoiceType {
 }
 
 export const InvoiceConnection = connectionOf(InvoiceType, 'Invoice');
+
+@ObjectType('BillingFailure', {
+  description:
+    "A consumer whose invoice for a period could not be made by `closeBillingPeriod`; the others' were. The next close retries it.",
+})
+export class BillingFailureType {
+  @Field(() => ID)
+  userId!: string;
+
+  @Field({ description: 'First day of the month, `YYYY-MM-DD`.' })
+  periodStart!: string;
+
+  @Field({ description: 'BUILD (the invoice could not be made) or SEND (the payments provider refused it).' })
+  stage!: string;
+
+  @Field({ description: 'A stable code for the cause, e.g. INTERNAL or a Stripe error code.' })
+  code!: string;
+
+  @Field()
+  message!: string;
+
+  @Field(() => Int, { description: 'Closes that failed for this consumer and period.' })
+  attempts!: number;
+
+  @Field()
+  firstFailedAt!: Date;
+
+  @Field()
+  lastFailedAt!: Date;
+}

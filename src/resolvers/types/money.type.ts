@@ -16,4 +16,10 @@ export class Pricing {
 
   @Field(() => Int, { description: 'Requests per consumer per calendar month (UTC) that cost nothing.' })
   freeRequestsPerMonth!: number;
+
+  @Field({
+    description:
+      'When this pricing took effect. A prediction is billed at the pricing in force when it was accepted (a queued job: when it was created), so a change applies to later requests only.',
+  })
+  effectiveFrom!: Date;
 }
