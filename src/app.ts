@@ -8,6 +8,7 @@ import { LocalModelStorage, type ModelStorage } from './storage/model-storage.js
 import { SandboxModelValidator } from './catalog/model-validator.js';
 import { createEventBus } from './subscriptions/event-bus.js';
 import { InferencePool } from './inference/inference-pool.js';
+import { observeInferencePool } from './observability/metrics.js';
 import { MeteringService } from './billing/metering.service.js';
 import type { Redis } from 'ioredis';
 import { createRateLimitPolicy } from './auth/rate-limit/rate-limiting.js';
@@ -72,6 +73,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
     const poolOptions = { ...config.inference, logger: logger.child({ component: 'inference' }) };
     inference =
       config.inference.start === 'lazy' ? InferencePool.lazy(poolOptions) : await InferencePool.start(poolOptions);
+    const stopObservingPool = observeInferencePool(inference);
     const metering = new MeteringService({
       blockOverdue: config.billing.blockOverdue,
       maxPricePerRequest: config.billing.maxPricePerRequest,
@@ -159,6 +161,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         services.catalogGeneration.close();
         // After the HTTP server has drained: anything still queued fails as retryable.
         step('inference pool');
+        stopObservingPool();
         await inference?.close();
         step('event bus');
         await events.close();

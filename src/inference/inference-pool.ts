@@ -5,6 +5,7 @@
 // and how batching decides.
 import { compatibilityKey, concatBatch } from './batching.js';
 import { overloaded, shuttingDown, timedOut, workerDied } from './inference.errors.js';
+import { inferenceBatchSize, inferenceDuration, versionLabel } from '../observability/metrics.js';
 import { workerSettings, type PoolOptions, type PoolVersion, type RunResult } from './pool-options.js';
 import { Warmups } from './pool-warmups.js';
 import { exitCause, PoolWorker, runFailure, type RunningBatch } from './pool-worker.js';
@@ -94,13 +95,22 @@ export class InferencePool {
   }
 
   /** Workers up and ready, and how many times one had to be replaced. */
-  health(): { started: boolean; ready: number; size: number; restarts: number; devices: string[]; queued: number } {
+  health(): {
+    started: boolean;
+    ready: number;
+    busy: number;
+    size: number;
+    restarts: number;
+    devices: string[];
+    queued: number;
+  } {
     const ready = this.slots.filter((s) => s?.ready && !s.exited && !s.retired);
     let queued = 0;
     for (const q of this.queues.values()) queued += q.items.length;
     return {
       started: this.started,
       ready: ready.length,
+      busy: ready.filter((s) => s.job?.kind === 'batch').length,
       size: this.size,
       restarts: this.restarts,
       devices: ready.map((s) => s.device),
@@ -166,6 +176,9 @@ export class InferencePool {
           inferenceTimeMs: message.inferenceTimeMs,
           dispatchedAt: job.dispatchedAt,
         });
+        const model = versionLabel(job.versionId);
+        inferenceDuration.observe({ model, device: slot.device }, message.inferenceTimeMs / 1000);
+        inferenceBatchSize.observe({ model }, job.requests.length);
       } else if (message.type === 'error') {
         const err = runFailure(slot, job, message);
         if (message.kind === 'memory') this.recycle(slot, 'a run ran out of memory');

@@ -64,23 +64,55 @@ export const inferenceBatchSize = new Histogram({
   registers: [registry],
 });
 
+/** What the inference gauges read at scrape time: the process's pool, once wired. */
+type PoolProbe = { health(): { size: number; ready: number; busy: number; queued: number } };
+let inferencePool: PoolProbe | undefined;
+
+/** Points the inference gauges at this process's pool (src/app.ts) until the returned function is called. */
+export function observeInferencePool(pool: PoolProbe): () => void {
+  inferencePool = pool;
+  return () => {
+    if (inferencePool === pool) inferencePool = undefined;
+  };
+}
+
 export const inferenceQueueDepth = new Gauge({
   name: 'inference_queue_depth',
   help: 'Requests waiting in the inference pool.',
   registers: [registry],
+  collect() {
+    if (inferencePool) this.set(inferencePool.health().queued);
+  },
 });
 
 export const inferenceWorkersBusy = new Gauge({
   name: 'inference_workers_busy',
   help: 'Inference workers running a batch now (utilisation = busy / size).',
   registers: [registry],
+  collect() {
+    if (inferencePool) this.set(inferencePool.health().busy);
+  },
 });
 
 export const inferenceWorkers = new Gauge({
   name: 'inference_workers',
-  help: 'Inference workers in the pool.',
+  help: 'Inference workers in the pool that are up and ready.',
   registers: [registry],
+  collect() {
+    if (inferencePool) this.set(inferencePool.health().ready);
+  },
 });
+
+const MAX_VERSION_LABELS = 200;
+const seenVersions = new Set<string>();
+
+/** A version label: its id for the first 200 distinct versions seen, `other` after (bounded series). */
+export function versionLabel(versionId: string): string {
+  if (seenVersions.has(versionId)) return versionId;
+  if (seenVersions.size >= MAX_VERSION_LABELS) return 'other';
+  seenVersions.add(versionId);
+  return versionId;
+}
 
 export const jobOutcomes = new Counter({
   name: 'prediction_jobs_total',

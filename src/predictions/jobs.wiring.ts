@@ -12,6 +12,8 @@ import { WebhookDispatcher, type WebhookJob } from '../webhooks/webhook-dispatch
 import { WebhookAllowList } from '../webhooks/webhook-target.js';
 import type { AsyncPredictionDeps, AsyncPredictionService, PredictionJob } from './async-prediction.service.js';
 import { publishPredictionEvent } from './prediction-events.js';
+import { FINAL_PREDICTION_STATUSES, PredictionMode } from '../entities/enums.js';
+import { jobOutcomes } from '../observability/metrics.js';
 import { VersionPaths } from './runnable-version.js';
 
 /**
@@ -56,7 +58,13 @@ export function createJobs(
     metering: parts.metering,
     queue: predictionQueue,
     fork: () => parts.orm.em.fork(),
-    publish: (event) => publishPredictionEvent(parts.events, event),
+    publish: (event) => {
+      // Every final status is published once, after its commit: the outcome counter rides on it.
+      if (FINAL_PREDICTION_STATUSES.includes(event.status)) {
+        jobOutcomes.inc({ mode: PredictionMode.ASYNC, status: event.status });
+      }
+      return publishPredictionEvent(parts.events, event);
+    },
     webhook: async (userId, url, type, eventId, data) => {
       await dispatcher.dispatch(userId, url, { type, timestamp: new Date().toISOString(), data }, eventId);
     },

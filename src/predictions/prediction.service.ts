@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { jobOutcomes } from '../observability/metrics.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuthFailure, forbidden } from '../auth/auth.errors.js';
 import { requireUser } from '../auth/caller-guards.js';
@@ -143,6 +144,7 @@ export class PredictionService {
       const { cap, spent, reserved } = recorded.refusal;
       throw spendCapReached(cap, spent, reserved, pricing.currency);
     }
+    jobOutcomes.inc({ mode: PredictionMode.SYNC, status: PredictionStatus.SUCCEEDED });
     const prediction: PredictionFields = {
       id,
       status: PredictionStatus.SUCCEEDED,
@@ -214,6 +216,7 @@ export class PredictionService {
         createdAt: f.startedAt,
       });
       await em.flush();
+      jobOutcomes.inc({ mode: PredictionMode.SYNC, status: PredictionStatus.FAILED });
     } catch (writeErr) {
       // The caller gets the inference error either way; losing the FAILED row is logged.
       this.deps.logger.error({ err: writeErr }, 'could not record a failed prediction');

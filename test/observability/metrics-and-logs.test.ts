@@ -1,5 +1,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { Role } from '../../src/entities/enums.js';
+import { CreatePredictionDocument, PredictDocument, PredictionJobDocument } from '../generated/graphql.js';
+import { storedVersion } from '../predictions/prediction-fixtures.js';
+import { authHeaders } from '../support/auth.js';
 import { Factory } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
@@ -102,4 +106,38 @@ it('names an unnamed operation by its type and root fields in logs and metrics',
   ).toBeGreaterThanOrEqual(1);
   expect(seriesValue(text, 'graphql_errors_total', { operation: 'mutation login' })).toBeGreaterThanOrEqual(1);
   expect(text).not.toContain('operation="anonymous"');
+});
+
+it('records inference and prediction outcomes: run time and batch size per version and device, workers, outcomes by mode', async () => {
+  const f = new Factory(server.app);
+  const consumer = await f.user();
+  const model = await f.model(await f.user({ role: Role.PUBLISHER }));
+  const version = await storedVersion(server.app, model, 'elementwise');
+  const headers = await authHeaders(server.app, consumer);
+  const before = await metricsText();
+  const inputs = [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [-1, 0, 1, 2] }];
+  expect((await server.gql(PredictDocument, { modelId: model.id, inputs }, headers)).errors).toBeUndefined();
+  const bad = await server.gql(
+    PredictDocument,
+    { modelId: model.id, inputs: [{ ...inputs[0], name: 'nope' }] },
+    headers,
+  );
+  expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  const created = await server.gql(CreatePredictionDocument, { input: { modelId: model.id, inputs } }, headers);
+  const id = created.data!.createPrediction.id;
+  for (let i = 0; i < 200; i++) {
+    const job = await server.gql(PredictionJobDocument, { id }, headers);
+    if (job.data?.prediction.status === 'SUCCEEDED') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const after = await metricsText();
+  const delta = (name: string, labels: Record<string, string>) =>
+    seriesValue(after, name, labels) - seriesValue(before, name, labels);
+  expect(delta('inference_duration_seconds_count', { model: version.id, device: 'cpu' })).toBe(2);
+  expect(delta('inference_batch_size_count', { model: version.id })).toBe(2);
+  expect(delta('prediction_jobs_total', { mode: 'SYNC', status: 'SUCCEEDED' })).toBe(1);
+  expect(delta('prediction_jobs_total', { mode: 'ASYNC', status: 'SUCCEEDED' })).toBe(1);
+  expect(after).toMatch(/^inference_workers [1-9]/m);
+  expect(after).toMatch(/^inference_workers_busy 0$/m);
+  expect(after).toMatch(/^inference_queue_depth 0$/m);
 });
