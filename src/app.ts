@@ -11,7 +11,7 @@ import { InferencePool } from './inference/inference-pool.js';
 import { observeInferencePool } from './observability/metrics.js';
 import { MeteringService } from './billing/metering.service.js';
 import type { Redis } from 'ioredis';
-import { createRateLimitPolicy } from './auth/rate-limit/rate-limiting.js';
+import { createRateLimitPolicy } from './auth/rate-limit/create-rate-limit-policy.js';
 import type { RateLimitPolicy } from './auth/rate-limit/rate-limit.policy.js';
 import { closeRedis, createRedis } from './shared/redis.js';
 import { createJobs } from './predictions/jobs.wiring.js';

@@ -8,7 +8,7 @@ import {
 } from './billing/billing.config.js';
 import { INFERENCE_ENV, inferenceConfigFrom, type InferenceSettings } from './inference/inference.config.js';
 import { JOBS_ENV, jobsConfigFrom, type JobsSettings } from './predictions/jobs.config.js';
-import { corsPolicyFrom, type CorsPolicy } from './http/cors.js';
+import { corsPolicyFrom, type CorsPolicy } from './http/cors.config.js';
 
 /**
  * Environment configuration, parsed once at start. A bad value stops the process with a message

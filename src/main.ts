@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const app = await createApp(config);
   app.logger.debug({ config: redactConfig(config) }, 'configuration');
-  await seedIfWanted(app);
+  await seedIfWanted({ seedOnStart: config.seedOnStart, db: app.db, storage: app.storage, logger: app.logger });
   // Queued predictions and webhooks run here too unless RUN_JOBS=false (then `npm run worker` does).
   app.startJobs();
   const running = await startServer(app, { port: config.port, host: config.host });

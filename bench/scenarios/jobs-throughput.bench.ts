@@ -61,7 +61,8 @@ export const scenario: BenchScenario = {
       const consumer = await f.user();
       const model = await f.model(await f.user({ role: Role.PUBLISHER }), { pricePerRequest: '0.0001' });
       await storedVersion(app, model, 'mlp-small', { version: '1.0.0' });
-      const ctxOf = (u: User) => buildContext(app!, { caller: { kind: 'user', userId: u.id, role: u.role } });
+      const ctxOf = (u: User) =>
+        buildContext(() => app!.db.orm.em.fork(), { caller: { kind: 'user', userId: u.id, role: u.role } });
       const args = { modelId: model.id, inputs: INPUT };
 
       // Baseline: the same predictions through synchronous predict, CLIENTS at a time.

@@ -66,7 +66,9 @@ export const scenario: BenchScenario = {
       const consumer = await f.user();
       const model = await f.model(await f.user({ role: Role.PUBLISHER }));
       await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
-      const ctx = buildContext(app, { caller: { kind: 'user', userId: consumer.id, role: consumer.role } });
+      const ctx = buildContext(() => app!.db.orm.em.fork(), {
+        caller: { kind: 'user', userId: consumer.id, role: consumer.role },
+      });
       // A real job row for the events to name (no worker runs it: it stays QUEUED).
       const job = await app.services.jobs.create(ctx, {
         modelId: model.id,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { App } from '../app.js';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../shared/logger.js';
 import { ModelVersionStatus, Role } from '../entities/enums.js';
 import { ModelVersion } from '../entities/model-version.entity.js';
 import { Model } from '../entities/model.entity.js';
@@ -129,13 +130,18 @@ export async function seedDemoCatalog(rootEm: EntityManager, storage: ModelStora
 }
 
 /** Seeds at start when SEED_ON_START says so (`auto`: the embedded database's first start). */
-export async function seedIfWanted(app: App): Promise<void> {
-  const { seedOnStart } = app.config;
+export async function seedIfWanted(deps: {
+  seedOnStart: 'auto' | 'true' | 'false';
+  db: Database;
+  storage: ModelStorage;
+  logger: Logger;
+}): Promise<void> {
+  const { seedOnStart, db } = deps;
   if (seedOnStart === 'false') return;
   if (seedOnStart === 'auto') {
-    if (!app.db.embedded) return;
-    if ((await app.db.orm.em.fork().count(User, {})) > 0) return;
+    if (!db.embedded) return;
+    if ((await db.orm.em.fork().count(User, {})) > 0) return;
   }
-  const report = await seedDemoCatalog(app.db.orm.em.fork(), app.storage);
-  app.logger.info({ seed: report }, 'demo catalog seeded');
+  const report = await seedDemoCatalog(db.orm.em.fork(), deps.storage);
+  deps.logger.info({ seed: report }, 'demo catalog seeded');
 }

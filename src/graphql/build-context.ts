@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { App } from '../app.js';
 import { createLoaders, type Loaders } from '../catalog/catalog.loaders.js';
 import { ANONYMOUS, type Caller } from '../shared/caller.js';
 import type { GraphQLContext } from './context.js';
@@ -22,13 +21,13 @@ class OperationContext implements GraphQLContext {
   private lazyLoaders: Loaders | undefined = undefined;
 
   constructor(
-    private readonly app: App,
+    private readonly fork: () => EntityManager,
     readonly requestId: string,
     readonly caller: Caller,
   ) {}
 
   get em(): EntityManager {
-    return (this.lazyEm ??= this.app.db.orm.em.fork());
+    return (this.lazyEm ??= this.fork());
   }
 
   get loaders(): Loaders {
@@ -37,6 +36,9 @@ class OperationContext implements GraphQLContext {
 }
 
 /** A fresh context: its own EntityManager fork and its own loaders (made on first use), for one operation. */
-export function buildContext(app: App, options: { requestId?: string; caller?: Caller } = {}): GraphQLContext {
-  return new OperationContext(app, options.requestId ?? randomUUID(), options.caller ?? ANONYMOUS);
+export function buildContext(
+  fork: () => EntityManager,
+  options: { requestId?: string; caller?: Caller } = {},
+): GraphQLContext {
+  return new OperationContext(fork, options.requestId ?? randomUUID(), options.caller ?? ANONYMOUS);
 }

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { loadConfig } from '../config.js';
-import { corsMiddleware, corsPolicyFrom, isOriginAllowed } from './cors.js';
+import { corsMiddleware, isOriginAllowed } from './cors.js';
+import { corsPolicyFrom } from './cors.config.js';
 
 const PROD_KEYS = { NODE_ENV: 'production', JWT_SECRET: `k1:${'s'.repeat(43)}` };
 

@@ -13,8 +13,9 @@ import type { ExecutionArgs } from 'graphql';
 import { refuseServerMessagesFromClient } from '../subscriptions/client-message-filter.js';
 import type { App } from '../app.js';
 import { buildContext } from '../graphql/build-context.js';
-import { buildHttpContext, websocketAuth, type WsAuthContext, type WsAuthExtra } from '../auth/transport-auth.js';
-import { rateLimitPlugin } from '../auth/rate-limit/rate-limiting.js';
+import { buildHttpContext } from './http-context.js';
+import { websocketAuth, type WsAuthContext, type WsAuthExtra } from './websocket-auth.js';
+import { rateLimitPlugin } from '../graphql/rate-limit.plugin.js';
 import {
   costLimitPlugin,
   hardeningRules,
@@ -73,7 +74,12 @@ export async function startServer(app: App, listen: { port: number; host: string
   const formatError = createFormatError({ production: app.config.env === 'production', logger: app.logger });
   // Authenticates in onConnect (bad credentials close with 4403), carries the caller into each
   // operation's context, closes a connection whose credential expires (4401).
-  const wsAuth = websocketAuth(app, { maxConnectionsPerUser: app.config.graphqlLimits.wsMaxConnectionsPerUser });
+  const fork = () => app.db.orm.em.fork();
+  const { callers, apiKeyStatus, userStatus } = app.services.auth;
+  const wsAuth = websocketAuth(
+    { callers, apiKeyStatus, userStatus, fork },
+    { maxConnectionsPerUser: app.config.graphqlLimits.wsMaxConnectionsPerUser },
+  );
   // The same validation, cost and rate limits as HTTP, which Apollo's rules never reach over WS.
   const wsGuard = websocketGuard({
     schema: app.schema,
@@ -103,7 +109,7 @@ export async function startServer(app: App, listen: { port: number; host: string
         wsGuard.onComplete(ctx, id);
         wsOps.onComplete(ctx, id);
       },
-      context: (ctx, id) => buildContext(app, { requestId: wsOps.requestIdOf(ctx, id), caller: wsAuth.callerOf(ctx) }),
+      context: (ctx, id) => buildContext(fork, { requestId: wsOps.requestIdOf(ctx, id), caller: wsAuth.callerOf(ctx) }),
       // One execution per event for all subscribers with the same operation and rights
       // (src/subscriptions/shared-execution.ts), not one per socket.
       subscribe: sharedSubscribe((contextValue) => (contextValue as GraphQLContext | undefined)?.caller),
@@ -190,7 +196,7 @@ export async function startServer(app: App, listen: { port: number; host: string
     // Apollo's formatError finds the request id here (error extensions, log lines).
     requestIdContext(),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => buildHttpContext(app, req, requestIdOf(res)),
+      context: async ({ req, res }) => buildHttpContext({ callers, fork }, req, requestIdOf(res)),
     }),
   );
 

@@ -5,14 +5,12 @@
 // and how batching decides.
 import { compatibilityKey, concatBatch } from './batching.js';
 import { overloaded, shuttingDown, timedOut, workerDied } from './inference.errors.js';
-import { inferenceBatchSize, inferenceDuration, versionLabel } from '../observability/metrics.js';
-import { workerSettings, type PoolOptions, type PoolVersion, type RunResult } from './pool-options.js';
+import { workerSettings, type PoolHealth, type PoolOptions, type PoolVersion, type RunResult } from './pool-options.js';
 import { Warmups } from './pool-warmups.js';
-import { exitCause, PoolWorker, runFailure, type RunningBatch } from './pool-worker.js';
+import { exitCause, PoolWorker, type RunningBatch } from './pool-worker.js';
 import { sandboxLimitsAvailable, type SandboxExit } from './sandbox-process.js';
 import type { WireTensor } from './tensor-types.js';
 import {
-  deliverBatch,
   makeVersionQueue,
   readyAt,
   refreshVersionQueue,
@@ -23,7 +21,7 @@ import {
 } from './version-queue.js';
 import type { FromWorker, VersionDescriptor, WorkerStats } from './worker-protocol.js';
 
-export type { PoolOptions, PoolVersion, RunResult } from './pool-options.js';
+export type { PoolHealth, PoolOptions, PoolVersion, RunResult } from './pool-options.js';
 
 export class InferencePool {
   private readonly slots: PoolWorker[] = [];
@@ -94,17 +92,14 @@ export class InferencePool {
     return this.options.workers;
   }
 
+  /** Workers that take work now: up, ready, neither gone nor on their way out. */
+  private serving(): PoolWorker[] {
+    return this.slots.filter((s) => s?.ready && !s.exited && !s.retired);
+  }
+
   /** Workers up and ready, and how many times one had to be replaced. */
-  health(): {
-    started: boolean;
-    ready: number;
-    busy: number;
-    size: number;
-    restarts: number;
-    devices: string[];
-    queued: number;
-  } {
-    const ready = this.slots.filter((s) => s?.ready && !s.exited && !s.retired);
+  health(): PoolHealth {
+    const ready = this.serving();
     let queued = 0;
     for (const q of this.queues.values()) queued += q.items.length;
     return {
@@ -166,28 +161,9 @@ export class InferencePool {
       clearTimeout(job.timer);
       if (message.type === 'error' && message.kind === 'memory') this.recycle(slot, 'a warm-up ran out of memory');
       job.resolve(message);
-    } else {
-      clearTimeout(job.watchdog);
-      if (message.type === 'result') {
-        slot.loaded.add(job.versionId);
-        slot.cpuSeconds = message.cpuSeconds;
-        deliverBatch(job.requests, tensors, {
-          device: slot.device,
-          inferenceTimeMs: message.inferenceTimeMs,
-          dispatchedAt: job.dispatchedAt,
-        });
-        const model = versionLabel(job.versionId);
-        inferenceDuration.observe({ model, device: slot.device }, message.inferenceTimeMs / 1000);
-        inferenceBatchSize.observe({ model }, job.requests.length);
-      } else if (message.type === 'error') {
-        const err = runFailure(slot, job, message);
-        if (message.kind === 'memory') this.recycle(slot, 'a run ran out of memory');
-        for (const p of job.requests) settle(p, err);
-      }
-      const cpuLimit = this.options.workerMaxCpuSeconds ?? 3600;
-      if (!slot.retired && slot.limited && slot.cpuSeconds > 0.8 * cpuLimit) {
-        this.recycle(slot, 'it used most of its CPU time limit');
-      }
+    } else if (message.type !== 'warmed') {
+      const why = slot.finishBatch(job, message, tensors, this.options.workerMaxCpuSeconds ?? 3600);
+      if (why) this.recycle(slot, why);
     }
     this.pump();
   }
@@ -341,7 +317,7 @@ export class InferencePool {
     const known = this.warmups.failed(version.id);
     if (known) return { warmupError: known };
     await this.ensureStarted();
-    const slots = this.slots.filter((s) => s?.ready && !s.exited && !s.retired);
+    const slots = this.serving();
     return this.warmups.everywhere(slots, version.id, () => this.descriptor(version));
   }
 

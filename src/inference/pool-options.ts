@@ -1,11 +1,31 @@
 // The pool's settings and the shapes it deals in, and how they become one worker's settings.
 import type { BatchingSettings } from './batching.js';
 import type { DeviceSpec } from './inference-devices.js';
-import type { PoolWorkerSettings } from './pool-worker.js';
-import type { SandboxLimitsMode } from './sandbox-process.js';
+import type { SandboxLimits, SandboxLimitsMode } from './sandbox-process.js';
 import type { SignatureSpec } from './tensor-validation.js';
 import type { WireTensor } from './tensor-types.js';
-import type { VersionDescriptor } from './worker-protocol.js';
+import type { VersionDescriptor, WorkerInit } from './worker-protocol.js';
+
+/** The pool at a glance: readiness, the metrics' gauges, `/health/ready`. */
+export type PoolHealth = {
+  started: boolean;
+  ready: number;
+  /** Workers running a batch now. */
+  busy: number;
+  size: number;
+  restarts: number;
+  devices: string[];
+  /** Requests waiting in the version queues. */
+  queued: number;
+};
+
+/** What every worker process of a pool starts with (pool-worker.ts). */
+export type PoolWorkerSettings = {
+  init: Omit<WorkerInit, 'index' | 'device'>;
+  maxHeapMb: number;
+  limitsMode: SandboxLimitsMode;
+  limits: SandboxLimits;
+};
 
 const MB = 2 ** 20;
 

@@ -5,23 +5,11 @@ import type { DeviceSpec } from './inference-devices.js';
 import { cpuLimitReached, memoryLimit, modelError, modelLoadFailed, workerDied } from './inference.errors.js';
 import type { Frame } from './ipc-frames.js';
 import { cleanRuntimeMessage, isAllocationFailure } from './runtime-message.js';
-import {
-  SandboxProcess,
-  sandboxEntry,
-  type SandboxExit,
-  type SandboxLimits,
-  type SandboxLimitsMode,
-} from './sandbox-process.js';
+import { SandboxProcess, sandboxEntry, type SandboxExit } from './sandbox-process.js';
 import type { WireTensor } from './tensor-types.js';
-import { settle, type Pending } from './version-queue.js';
+import { deliverBatch, settle, type Pending } from './version-queue.js';
+import type { PoolWorkerSettings } from './pool-options.js';
 import type { FromWorker, ToWorker, VersionDescriptor, WorkerInit } from './worker-protocol.js';
-
-export type PoolWorkerSettings = {
-  init: Omit<WorkerInit, 'index' | 'device'>;
-  maxHeapMb: number;
-  limitsMode: SandboxLimitsMode;
-  limits: SandboxLimits;
-};
 
 /** A batch running in a worker: one onnxruntime run for these requests of one version. */
 export type RunningBatch = {
@@ -170,6 +158,35 @@ export class PoolWorker {
   }
 
   /** Its stats (sent at once: they do not occupy it, and come after whatever it runs now). */
+  /**
+   * A batch's answer: its callers get their rows, or the failure. Returns why this worker should
+   * now be replaced (out of memory, most of its CPU time limit used), if it should.
+   */
+  finishBatch(
+    job: RunningBatch,
+    answer: Extract<FromWorker, { type: 'result' | 'error' }>,
+    tensors: WireTensor[],
+    cpuLimitSeconds: number,
+  ): string | undefined {
+    clearTimeout(job.watchdog);
+    if (answer.type === 'error') {
+      const err = runFailure(this, job, answer);
+      for (const p of job.requests) settle(p, err);
+      if (answer.kind === 'memory') return 'a run ran out of memory';
+    } else {
+      this.loaded.add(job.versionId);
+      this.cpuSeconds = answer.cpuSeconds;
+      deliverBatch(job.requests, tensors, {
+        versionId: job.versionId,
+        device: this.device,
+        inferenceTimeMs: answer.inferenceTimeMs,
+        dispatchedAt: job.dispatchedAt,
+      });
+    }
+    if (this.limited && this.cpuSeconds > 0.8 * cpuLimitSeconds) return 'it used most of its CPU time limit';
+    return undefined;
+  }
+
   stats(jobId: number): Promise<FromWorker> {
     return new Promise<FromWorker>((resolve, reject) => {
       this.calls.set(jobId, { resolve, reject });

@@ -2,6 +2,7 @@
 // scheduling data of the pool, kept apart from the worker lifecycle in inference-pool.ts.
 import { batchAxis, splitBatch, type BatchingSettings } from './batching.js';
 import { modelError } from './inference.errors.js';
+import { inferenceBatchSize, inferenceDuration, versionLabel } from '../observability/metrics.js';
 import type { PoolVersion, RunResult } from './pool-options.js';
 import type { WireTensor } from './tensor-types.js';
 
@@ -88,8 +89,11 @@ export function settle(p: Pending, err: Error | null, result?: RunResult): void 
 export function deliverBatch(
   requests: readonly Pending[],
   outputs: WireTensor[],
-  run: { device: string; inferenceTimeMs: number; dispatchedAt: number },
+  run: { versionId: string; device: string; inferenceTimeMs: number; dispatchedAt: number },
 ): void {
+  const model = versionLabel(run.versionId);
+  inferenceDuration.observe({ model, device: run.device }, run.inferenceTimeMs / 1000);
+  inferenceBatchSize.observe({ model }, requests.length);
   const base = { device: run.device, batchSize: requests.length, inferenceTimeMs: run.inferenceTimeMs };
   if (requests.length === 1) {
     const p = requests[0];

@@ -41,7 +41,7 @@ beforeAll(async () => {
     new Date('2026-01-10T00:00:00Z'),
   );
   const [invoice] = await app.services.billing.invoices.closeBillingPeriod(
-    buildContext(app, { caller: { kind: 'user', userId: admin.id, role: Role.ADMIN } }),
+    buildContext(() => app.db.orm.em.fork(), { caller: { kind: 'user', userId: admin.id, role: Role.ADMIN } }),
     '2026-01-01T00:00:00Z',
   );
   const key = await h.gql(

@@ -37,7 +37,8 @@ it('delivers a change published between the snapshot read and the first pull', a
   const consumer = await f.user();
   const model = await f.model(await f.user({ role: Role.PUBLISHER }));
   await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
-  const ctx = () => buildContext(app, { caller: { kind: 'user', userId: consumer.id, role: consumer.role } });
+  const ctx = () =>
+    buildContext(() => app.db.orm.em.fork(), { caller: { kind: 'user', userId: consumer.id, role: consumer.role } });
   const job = await app.services.jobs.create(ctx(), {
     modelId: model.id,
     inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }],
@@ -71,7 +72,8 @@ it('ends with the final state when the final event was never published', async (
   const consumer = await f.user();
   const model = await f.model(await f.user({ role: Role.PUBLISHER }));
   await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
-  const ctx = () => buildContext(app, { caller: { kind: 'user', userId: consumer.id, role: consumer.role } });
+  const ctx = () =>
+    buildContext(() => app.db.orm.em.fork(), { caller: { kind: 'user', userId: consumer.id, role: consumer.role } });
   const job = await app.services.jobs.create(ctx(), {
     modelId: model.id,
     inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }],
@@ -94,12 +96,14 @@ it('lets go of the subscription when the caller may not see the prediction', asy
   const model = await f.model(await f.user({ role: Role.PUBLISHER }));
   await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
   const job = await app.services.jobs.create(
-    buildContext(app, { caller: { kind: 'user', userId: owner.id, role: owner.role } }),
+    buildContext(() => app.db.orm.em.fork(), { caller: { kind: 'user', userId: owner.id, role: owner.role } }),
     { modelId: model.id, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }] },
   );
   const engine = (app.services.events as unknown as { engine: { ee: { listenerCount(name: string): number } } }).engine;
   const channel = `${app.config.pubSubPrefix}PREDICTION_UPDATED:${job.id}`;
-  const strangerCtx = buildContext(app, { caller: { kind: 'user', userId: stranger.id, role: stranger.role } });
+  const strangerCtx = buildContext(() => app.db.orm.em.fork(), {
+    caller: { kind: 'user', userId: stranger.id, role: stranger.role },
+  });
   await expect(app.services.jobs.updates(strangerCtx, job.id, app.services.events)).rejects.toMatchObject({
     code: 'NOT_FOUND',
   });

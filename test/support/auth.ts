@@ -25,7 +25,7 @@ export async function apiKeyFor(
   scopes: string[],
   options: { name?: string; expiresInDays?: number } = {},
 ): Promise<string> {
-  const ctx = buildContext(app, { caller: { kind: 'user', userId: user.id, role: user.role } });
+  const ctx = buildContext(() => app.db.orm.em.fork(), { caller: { kind: 'user', userId: user.id, role: user.role } });
   const { secret } = await app.services.auth.apiKeys.create(ctx, {
     name: options.name ?? 'test key',
     scopes,

@@ -1,28 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import type { GraphQLContext } from '../../graphql/context.js';
-import type { Logger } from '../../shared/logger.js';
-import type { RateLimitConfig } from '../auth.config.js';
-import { clientIpOf } from '../transport-auth.js';
-import { MemoryRateLimiter } from './memory-rate-limiter.js';
-import { classifyOperation, RateLimitedError, RateLimitPolicy } from './rate-limit.policy.js';
-import type { RateLimiter } from './rate-limiter.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
-
-/** The one place that picks the implementation: Redis buckets when there is a Redis, else in-process. */
-export function createRateLimiter(config: RateLimitConfig, redis: Redis | undefined): RateLimiter {
-  return redis ? new RedisRateLimiter(redis, config.prefix) : new MemoryRateLimiter();
-}
-
-export function createRateLimitPolicy(
-  config: RateLimitConfig,
-  redis: Redis | undefined,
-  logger: Logger,
-): RateLimitPolicy {
-  return new RateLimitPolicy(createRateLimiter(config, redis), config, logger);
-}
+import { classifyOperation, RateLimitedError, type RateLimitPolicy } from '../auth/rate-limit/rate-limit.policy.js';
+import type { GraphQLContext } from './context.js';
 
 /** RATE_LIMITED as a GraphQL error: 429 with Retry-After and RateLimit-* headers over HTTP. */
 export function rateLimitedGraphQLError(err: RateLimitedError): GraphQLError {
@@ -48,7 +28,7 @@ export function rateLimitPlugin(policy: RateLimitPolicy): ApolloServerPlugin<Gra
           try {
             ({ headers } = await policy.check(
               contextValue.caller,
-              clientIpOf(contextValue),
+              contextValue.clientIp,
               classifyOperation(document, operationName),
             ));
           } catch (err) {

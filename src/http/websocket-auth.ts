@@ -1,16 +1,22 @@
-import type { IncomingMessage } from 'node:http';
-import { HeaderMap } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { GraphQLError } from 'graphql';
 import type { Context as WsContext } from 'graphql-ws';
 import type { Extra as WsBaseExtra } from 'graphql-ws/use/ws';
-import type { App } from '../app.js';
-import { buildContext } from '../graphql/build-context.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import { SCOPES_FOR_ROLE } from '../auth/api-key.service.js';
+import type { ApiKeyStatus, ApiKeyStatusCache } from '../auth/api-key-status-cache.js';
+import { AuthFailure, unauthenticated } from '../auth/auth.errors.js';
+import type { CallerResolver } from '../auth/caller-resolver.js';
+import type { UserStatusCache } from '../auth/user-status-cache.js';
 import { ANONYMOUS, type Caller } from '../shared/caller.js';
 import { AppError, ErrorCode } from '../shared/errors.js';
-import { AuthFailure, unauthenticated } from './auth.errors.js';
-import { SCOPES_FOR_ROLE } from './api-key.service.js';
-import type { ApiKeyStatus } from './api-key-status-cache.js';
+
+/** What WebSocket authentication reads: the caller resolver, the key and user status caches. */
+export type WebSocketAuthDeps = {
+  callers: CallerResolver;
+  apiKeyStatus: ApiKeyStatusCache;
+  userStatus: UserStatusCache;
+  fork: () => EntityManager;
+};
 
 /** WebSocket close codes this server uses (4400–4499 are the graphql-ws application range). */
 export const WS_CLOSE = {
@@ -35,66 +41,20 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** What HTTP answers for a closed account's token (caller-resolver.ts), for a WebSocket's next operation. */
 const ACCOUNT_GONE = unauthenticated(AuthFailure.ACCOUNT_NOT_FOUND);
 
-/** The client address an operation came from (for anonymous callers' rate-limit buckets). */
-export function clientIpOf(context: GraphQLContext): string | undefined {
-  // A property, not a side table: Apollo hands each operation a shallow copy of the context.
-  return context.clientIp;
-}
-
-/**
- * The context for one HTTP request: caller from its credentials (see `callerForHttpRequest`),
- * and its client address remembered for rate limiting. Express's `req.ip` honours `trust proxy`.
- */
-export async function buildHttpContext(
-  app: App,
-  req: IncomingMessage & { ip?: string },
-  requestId: string,
-): Promise<GraphQLContext> {
-  const ctx = buildContext(app, { requestId, caller: await callerForHttpRequest(app, req) });
-  const ip = req.ip ?? req.socket.remoteAddress;
-  // Set, not spread: the context's EntityManager and loaders are lazy getters (build-context.ts).
-  if (ip) ctx.clientIp = ip;
-  return ctx;
-}
-
-/**
- * The caller of an HTTP request from `Authorization: Bearer …` or `X-API-Key`. Bad credentials
- * answer 401 UNAUTHENTICATED (with `WWW-Authenticate`), never a silent anonymous request.
- */
-export async function callerForHttpRequest(app: App, req: IncomingMessage): Promise<Caller> {
-  if (!req.headers.authorization && !req.headers['x-api-key']) return ANONYMOUS;
-  try {
-    const { caller } = await app.services.auth.callers.fromHttpHeaders(() => app.db.orm.em.fork(), req.headers);
-    return caller;
-  } catch (err) {
-    if (!(err instanceof AppError) || err.code !== ErrorCode.UNAUTHENTICATED) throw err;
-    throw new GraphQLError(err.message, {
-      extensions: {
-        ...err.details,
-        code: err.code,
-        http: { status: 401, headers: new HeaderMap([['www-authenticate', 'Bearer error="invalid_token"']]) },
-      },
-    });
-  }
-}
-
 /**
  * graphql-ws authentication: `onConnect` resolves the caller from connectionParams
  * (`{ authorization: "Bearer …" }` or `{ apiKey: "aimpk_…" }`; none: anonymous) and refuses bad
  * credentials (graphql-ws closes with 4403). A connection is closed with 4401 when its credential
  * expires, and a user may hold at most `maxConnectionsPerUser` connections on this replica.
  */
-export function websocketAuth(app: App, options: { maxConnectionsPerUser: number }) {
+export function websocketAuth(deps: WebSocketAuthDeps, options: { maxConnectionsPerUser: number }) {
   const perUser = new Map<string, number>();
 
   return {
     async onConnect(ctx: Ctx): Promise<boolean> {
       let resolved;
       try {
-        resolved = await app.services.auth.callers.fromConnectionParams(
-          () => app.db.orm.em.fork(),
-          ctx.connectionParams,
-        );
+        resolved = await deps.callers.fromConnectionParams(deps.fork, ctx.connectionParams);
       } catch (err) {
         if (err instanceof AppError && err.code === ErrorCode.UNAUTHENTICATED) return false;
         throw err;
@@ -143,14 +103,14 @@ export function websocketAuth(app: App, options: { maxConnectionsPerUser: number
     async recheck(ctx: Ctx): Promise<readonly GraphQLError[] | undefined> {
       const caller = ctx.extra.caller;
       if (!caller || caller.kind !== 'user') return undefined;
-      const fork = () => app.db.orm.em.fork();
+      const fork = deps.fork;
       let key: ApiKeyStatus = null;
       if (caller.apiKeyId) {
-        key = await app.services.auth.apiKeyStatus.statusOf(fork, caller.apiKeyId);
+        key = await deps.apiKeyStatus.statusOf(fork, caller.apiKeyId);
         const failure = keyFailure(key, caller.userId);
         if (failure) return refuse(ctx, unauthenticated(failure));
       }
-      const role = await app.services.auth.userStatus.roleOf(fork, caller.userId);
+      const role = await deps.userStatus.roleOf(fork, caller.userId);
       if (role === null) return refuse(ctx, ACCOUNT_GONE);
       if (role !== caller.role) {
         const allowed = SCOPES_FOR_ROLE[role] as readonly string[];
