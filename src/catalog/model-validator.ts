@@ -36,7 +36,8 @@ export class ValidationAbortedError extends Error {
 /**
  * What a model may cost to load and run once on its smallest inputs (INFERENCE_ADMISSION_*):
  * `timeoutMs` of CPU time (the sandbox's, all threads, so a busy machine does not make an honest
- * model look slow) within three times that of wall time, and `maxMemoryMb` beyond an idle sandbox.
+ * model look slow) within three times that of wall time (a minute at least), and `maxMemoryMb`
+ * beyond an idle sandbox.
  */
 export type AdmissionBudget = { timeoutMs: number; maxMemoryMb: number };
 
@@ -64,8 +65,11 @@ export type ValidationAnswer =
 const MB = 2 ** 20;
 const STARTUP_TIMEOUT_MS = 60_000;
 const CPU_POLL_MS = 100;
-// Wall time a validation may take, in CPU budgets: it runs at low priority, and may wait.
+// Wall time a validation may take: three CPU budgets, and never under a minute. It runs at low
+// priority (nice 10 gets about a tenth of a core beside busy neighbours), so on a loaded machine
+// its CPU time comes slowly; the budget is CPU time, and the wall bound only ends the wait.
 const WALL_BUDGETS = 3;
+const MIN_WALL_MS = 60_000;
 // Validation runs below the API and the inference workers: an upload never slows serving.
 const VALIDATION_NICE = 10;
 
@@ -164,7 +168,8 @@ export class SandboxModelValidator implements ModelValidator {
                   if (used * 1000 > budget.timeoutMs) finish(this.tooSlow(proc, answer.usage, startedAt, used));
                 }, CPU_POLL_MS);
               }
-              const wallMs = cpuAtStart === undefined ? budget.timeoutMs : budget.timeoutMs * WALL_BUDGETS;
+              const wallMs =
+                cpuAtStart === undefined ? budget.timeoutMs : Math.max(budget.timeoutMs * WALL_BUDGETS, MIN_WALL_MS);
               timer = setTimeout(() => {
                 if (cpuAtStart === undefined) return finish(this.tooSlow(proc, answer.usage, startedAt));
                 const used = (proc.usage()?.cpuSeconds ?? cpuAtStart) - cpuAtStart;
