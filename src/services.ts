@@ -1,48 +1,62 @@
-import type { Config } from './config.js';
 import { createAuthServices } from './auth/auth.services.js';
 import { createBillingServices } from './billing/billing.services.js';
-import { defaultBillingSettings } from './billing/billing.config.js';
-import { ModelService } from './catalog/model.service.js';
-import { ModelWriteService } from './catalog/model-write.service.js';
-import { schemaOnlyDeps, type PublishingDeps } from './catalog/publishing.deps.js';
-import { VersionService } from './catalog/version.service.js';
-import { ReviewService } from './catalog/review.service.js';
-import { schemaOnlyJobDeps, schemaOnlyPredictionDeps } from './predictions/prediction.deps.js';
-import { PredictionService, type PredictionDeps } from './predictions/prediction.service.js';
-import { AsyncPredictionService, type AsyncPredictionDeps } from './predictions/async-prediction.service.js';
-import { WebhookSecretService } from './webhooks/webhook-secret.service.js';
+import { UsageNotifier } from './billing/usage-notifier.js';
 import { CatalogGeneration } from './catalog/catalog-generation.js';
+import { createCatalogServices } from './catalog/catalog.services.js';
+import type { Config } from './config.js';
+import type { Infrastructure } from './composition/infrastructure.js';
+import { createPredictionServices } from './predictions/prediction.services.js';
+import type { Logger } from './shared/logger.js';
+import { createWebhookServices } from './webhooks/webhook.services.js';
 
-/** Every service, wired once from the config (plain factories: no container). */
-export function createServices(
-  config: Pick<Config, 'maxPageSize'> & Partial<Pick<Config, 'auth' | 'dataDir' | 'env' | 'billing' | 'pubSubPrefix'>>,
-  // Storage, validator, pub/sub and the ORM for publishing; stand-ins when only emitting the schema.
-  publishing: PublishingDeps = schemaOnlyDeps(),
-  // Inference pool, storage and metering for predictions; stand-ins when only emitting the schema.
-  predictionDeps: PredictionDeps = schemaOnlyPredictionDeps(),
-  // Queue, pool, metering and events for queued predictions; stand-ins when only emitting the schema.
-  jobDeps: AsyncPredictionDeps = schemaOnlyJobDeps(),
-) {
+/**
+ * Every service, wired once from the config over the infrastructure (plain factories, one per
+ * room: no container). Each is built exactly once, so what they share — metering's in-flight
+ * quota reads, the catalog generation, the webhook allow-list — is shared for real.
+ */
+export function createServices(config: Config, infra: Infrastructure, logger: Logger) {
+  const fork = () => infra.db.orm.em.fork();
   // Bumped by every committed catalog write; the GraphQL response cache and predict's version
-  // cache drop what they read before it.
-  const catalogGeneration = new CatalogGeneration({ key: `${config.pubSubPrefix ?? 'mm:'}catalog:generation` });
-  const modelWrites = new ModelWriteService(catalogGeneration, {
-    maxPricePerRequest: config.billing?.maxPricePerRequest ?? defaultBillingSettings().billing.maxPricePerRequest,
+  // cache drop what they read before it. Other replicas' bumps arrive through Redis (app.ts).
+  const catalogGeneration = new CatalogGeneration({ key: `${config.pubSubPrefix}catalog:generation` });
+  const billing = createBillingServices(config, { logger });
+  const usageNotifier = new UsageNotifier(infra.events, 250, (err) =>
+    logger.warn({ err }, 'usageUpdated publish failed'),
+  );
+  const webhooks = createWebhookServices(config, { fork, queue: infra.queues.webhooks, logger });
+  const predictions = createPredictionServices(config, {
+    fork,
+    engine: infra.inference,
+    storage: infra.storage,
+    events: infra.events,
+    queue: infra.queues.predictions,
+    metering: billing.metering,
+    generation: catalogGeneration,
+    webhooks,
+    logger,
+    onMetered: (userId) => usageNotifier.notify(userId),
   });
-  const predictions = new PredictionService(predictionDeps, catalogGeneration);
+  const catalog = createCatalogServices(config, {
+    fork,
+    storage: infra.storage,
+    validator: infra.validator,
+    events: infra.events,
+    generation: catalogGeneration,
+    logger,
+    onReady: predictions.warmWhenReady,
+  });
   return {
     catalogGeneration,
     auth: createAuthServices(config),
-    models: new ModelService({ maxPageSize: config.maxPageSize }),
-    modelWrites,
-    versions: new VersionService(publishing, modelWrites, catalogGeneration),
-    reviews: new ReviewService(catalogGeneration),
-    events: publishing.events,
-    predictions,
-    jobs: new AsyncPredictionService(jobDeps, predictions.versions),
-    webhookSecrets: new WebhookSecretService(),
+    ...catalog,
+    predictions: predictions.predictions,
+    predictionJobs: predictions.predictionJobs,
+    predictionRunner: predictions.predictionRunner,
+    webhookSecrets: webhooks.secrets,
+    webhookDispatcher: webhooks.dispatcher,
     // Metering, usage, invoices, earnings, analytics, Stripe (src/billing/billing.services.ts).
-    billing: createBillingServices(config, { logger: publishing.logger }),
+    billing,
+    usageNotifier,
   };
 }
 

@@ -155,7 +155,7 @@ async function runJobs(
   const since = new Date(Date.now() - 1);
   const started = performance.now();
   const created = await closedLoop(count, async () => {
-    await app.services.jobs.create(ctxOf(consumer), args);
+    await app.services.predictionJobs.create(ctxOf(consumer), args);
   });
   const em = app.db.orm.em.fork();
   const deadline = Date.now() + 300_000;

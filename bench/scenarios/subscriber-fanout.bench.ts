@@ -70,7 +70,7 @@ export const scenario: BenchScenario = {
         caller: { kind: 'user', userId: consumer.id, role: consumer.role },
       });
       // A real job row for the events to name (no worker runs it: it stays QUEUED).
-      const job = await app.services.jobs.create(ctx, {
+      const job = await app.services.predictionJobs.create(ctx, {
         modelId: model.id,
         inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }],
       });
@@ -90,7 +90,7 @@ export const scenario: BenchScenario = {
         status: seq++ % 2 ? PredictionStatus.RUNNING : PredictionStatus.QUEUED,
         at: new Date().toISOString(),
       });
-      const publish = () => app!.services.events.publish('USER_PREDICTION_EVENTS', consumer.id, event());
+      const publish = () => app!.events.publish('USER_PREDICTION_EVENTS', consumer.id, event());
 
       const metrics: Record<string, number | string> = { 'events per size': events };
       const targets: BenchTarget[] = [];

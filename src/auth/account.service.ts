@@ -5,7 +5,7 @@ import { AppError, badInput, ErrorCode } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { AccessTokenService } from './access-token.service.js';
 import { AuthFailure, unauthenticated } from './auth.errors.js';
-import { requireUser } from './caller-guards.js';
+import { requireUser } from './access.js';
 import { assertPasswordPolicy, PASSWORD_MAX_LENGTH, type PasswordHasher } from './password.js';
 import type { RefreshTokenService } from './refresh-token.service.js';
 

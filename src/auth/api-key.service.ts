@@ -8,7 +8,7 @@ import type { ServiceContext } from '../shared/service-context.js';
 import type { AuthConfig } from './auth.config.js';
 import { AuthFailure, unauthenticated } from './auth.errors.js';
 import { randomBase62, sha256Hex } from './secrets.js';
-import { requireUser } from './caller-guards.js';
+import { requireUser } from './access.js';
 import { UUID } from '../shared/ids.js';
 import type { ApiKeyStatusCache } from './api-key-status-cache.js';
 

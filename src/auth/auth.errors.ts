@@ -18,6 +18,8 @@ export enum AuthFailure {
   REFRESH_TOKEN_REUSED = 'REFRESH_TOKEN_REUSED',
   LOGIN_REQUIRED = 'LOGIN_REQUIRED',
   ROLE_REQUIRED = 'ROLE_REQUIRED',
+  /** Only the resource's owner (or an admin) may do this. */
+  OWNER_REQUIRED = 'OWNER_REQUIRED',
   SCOPE_REQUIRED = 'SCOPE_REQUIRED',
   API_KEY_NOT_ALLOWED = 'API_KEY_NOT_ALLOWED',
 }
@@ -34,6 +36,7 @@ const MESSAGES: Record<AuthFailure, string> = {
   REFRESH_TOKEN_REUSED: 'Refresh token already used: the session has been revoked, log in again',
   LOGIN_REQUIRED: 'Authentication required',
   ROLE_REQUIRED: 'Your role does not allow this',
+  OWNER_REQUIRED: 'Only the owner (or an admin) can do this',
   SCOPE_REQUIRED: "This API key's scopes do not allow this",
   API_KEY_NOT_ALLOWED: 'API keys cannot do this: use an access token',
 };

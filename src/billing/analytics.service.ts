@@ -2,7 +2,7 @@ import { ApiKeyScope, PredictionStatus, Role } from '../entities/enums.js';
 import { Model } from '../entities/model.entity.js';
 import { notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { requireUser } from './billing-access.js';
+import { requireUser } from '../auth/access.js';
 import { reportRange } from './report-range.js';
 import { UUID } from '../shared/ids.js';
 
@@ -36,7 +36,7 @@ export class AnalyticsService {
     args: { modelId: string; from?: Date | null; to?: Date | null },
   ): Promise<ModelAnalytics> {
     // Operational figures, not money: an API key needs `models:read`, not `billing:read`.
-    const caller = requireUser(ctx.caller, ApiKeyScope.MODELS_READ);
+    const caller = requireUser(ctx.caller, { scope: ApiKeyScope.MODELS_READ });
     const model = UUID.test(args.modelId) ? await ctx.em.findOne(Model, args.modelId) : null;
     // Someone else's model reads as absent: analytics are not public, and neither is their existence.
     if (!model || (model.owner.id !== caller.userId && caller.role !== Role.ADMIN)) throw notFound('Model');

@@ -29,7 +29,3 @@ export const overdueInvoice = (invoiceNumber: string) =>
     reason: QuotaReason.OVERDUE_INVOICE,
     invoice: invoiceNumber,
   });
-
-export const forbidden = (message: string) => new AppError(ErrorCode.FORBIDDEN, message);
-
-export const unauthenticated = () => new AppError(ErrorCode.UNAUTHENTICATED, 'Sign in first');

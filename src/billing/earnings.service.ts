@@ -1,6 +1,6 @@
-import { Role } from '../entities/enums.js';
+import { ApiKeyScope, Role } from '../entities/enums.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { requireRole } from './billing-access.js';
+import { requireRole } from '../auth/access.js';
 import { addMoney, formatMoney, percentOf, subtractMoney } from './money.js';
 import { reportRange } from './report-range.js';
 
@@ -36,7 +36,7 @@ export class EarningsService {
   constructor(private readonly options: { platformFeePercent: string }) {}
 
   async earnings(ctx: ServiceContext, args: { from?: Date | null; to?: Date | null }): Promise<Earnings> {
-    const caller = requireRole(ctx.caller, [Role.PUBLISHER, Role.ADMIN]);
+    const caller = requireRole(ctx.caller, [Role.PUBLISHER, Role.ADMIN], { scope: ApiKeyScope.BILLING_READ });
     const { from, to } = reportRange(args.from, args.to);
     const rows = await ctx.em.execute<
       { model_id: string; name: string; requests: string; billable: string; gross: string; currency: string }[]

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { InvoiceStatus, Role } from '../entities/enums.js';
+import { ApiKeyScope, InvoiceStatus, Role } from '../entities/enums.js';
 import { InvoiceLine } from '../entities/invoice-line.entity.js';
 import { Invoice } from '../entities/invoice.entity.js';
 import { User } from '../entities/user.entity.js';
@@ -7,8 +7,9 @@ import { badInput, notFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '../shared/pagination.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { forbidden } from './billing.errors.js';
-import { requireUser } from './billing-access.js';
+import { requireRole, requireUser } from '../auth/access.js';
+import { AuthFailure, forbidden } from '../auth/auth.errors.js';
+import { loaderKind, type BatchingContext } from '../shared/request-loaders.js';
 import { nextPeriodStart, parsePeriodStart, periodEndOf } from './billing-period.js';
 import { formatInvoiceNumber } from './invoice-number.js';
 import { statusesBelow } from './invoice-status.js';
@@ -52,6 +53,8 @@ export type InvoiceServiceOptions = {
   now?: () => Date;
 };
 
+const LINES = loaderKind<string, InvoiceLine[]>('invoice lines');
+
 /** Monthly invoices: building them from usage, sending them out, and reading them back. */
 export class InvoiceService {
   constructor(private readonly options: InvoiceServiceOptions) {}
@@ -62,8 +65,7 @@ export class InvoiceService {
 
   /** Admin entry point of `closePeriod`. */
   async closeBillingPeriod(ctx: ServiceContext, periodStart: Date | string): Promise<Invoice[]> {
-    const caller = requireUser(ctx.caller);
-    if (caller.role !== Role.ADMIN) throw forbidden('Only admins close billing periods');
+    requireRole(ctx.caller, [Role.ADMIN], { scope: ApiKeyScope.BILLING_READ });
     return this.closePeriod(ctx.em, periodStart);
   }
 
@@ -108,8 +110,7 @@ export class InvoiceService {
 
   /** Admins: the consumers whose invoice for the period failed and is not made yet, and why. */
   async failures(ctx: ServiceContext, periodStart: Date | string): Promise<BillingFailure[]> {
-    const caller = requireUser(ctx.caller);
-    if (caller.role !== Role.ADMIN) throw forbidden('Only admins read billing failures');
+    requireRole(ctx.caller, [Role.ADMIN], { scope: ApiKeyScope.BILLING_READ });
     return billingFailuresOf(ctx.em, parsePeriodStart(periodStart));
   }
 
@@ -229,10 +230,10 @@ export class InvoiceService {
 
   /** The caller's invoices, newest first; admins may pass `userId` to read anyone's. */
   async list(ctx: ServiceContext, args: { first?: number | null; after?: string | null; userId?: string | null }) {
-    const caller = requireUser(ctx.caller);
+    const caller = requireUser(ctx.caller, { scope: ApiKeyScope.BILLING_READ });
     const userId = args.userId && caller.role === Role.ADMIN ? args.userId : caller.userId;
     if (args.userId && args.userId !== caller.userId && caller.role !== Role.ADMIN) {
-      throw forbidden('Only admins read other users’ invoices');
+      throw forbidden(AuthFailure.ROLE_REQUIRED, { requiredRoles: [Role.ADMIN] });
     }
     const limit = pageSize(args.first, this.options.maxPageSize);
     const after = args.after ? Number(decodeCursor(args.after, 'invoice', 1)[0]) : null;
@@ -249,13 +250,23 @@ export class InvoiceService {
 
   /** One invoice: its consumer's own, or any for an admin (others get NOT_FOUND, not FORBIDDEN). */
   async get(ctx: ServiceContext, id: string): Promise<Invoice> {
-    const caller = requireUser(ctx.caller);
+    const caller = requireUser(ctx.caller, { scope: ApiKeyScope.BILLING_READ });
     const invoice = /^[0-9a-f-]{36}$/i.test(id) ? await ctx.em.findOne(Invoice, id) : null;
     if (!invoice || (invoice.user.id !== caller.userId && caller.role !== Role.ADMIN)) throw notFound('Invoice');
     return invoice;
   }
 
   /** The lines of several invoices in one query (the GraphQL `lines` loader batches through it). */
+  /** An invoice's lines, for `Invoice.lines`: a page of invoices costs one query for all of them. */
+  lines(ctx: BatchingContext, invoiceId: string): Promise<InvoiceLine[]> {
+    return ctx.requestLoaders
+      .get(LINES, async (ids) => {
+        const rows = await this.linesOf(ctx.em, [...ids]);
+        return ids.map((id) => rows.filter((l) => l.invoice.id === id));
+      })
+      .load(invoiceId);
+  }
+
   linesOf(em: EntityManager, invoiceIds: string[]): Promise<InvoiceLine[]> {
     return em.find(InvoiceLine, { invoice: invoiceIds }, { orderBy: { description: 'asc', id: 'asc' } });
   }

@@ -1,12 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { requireUser as requireAccountUser } from '../auth/caller-guards.js';
-import { Role } from '../entities/enums.js';
+import { ownsOrAdmin, requireRole, requireUser } from '../auth/access.js';
+import { loaderKind, type BatchingContext } from '../shared/request-loaders.js';
+import { ApiKeyScope, Role } from '../entities/enums.js';
 import { User } from '../entities/user.entity.js';
 import { badInput } from '../shared/errors.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '../shared/pagination.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { UUID } from '../shared/ids.js';
-import { requireRole } from './billing-access.js';
 import { periodStartOf } from './billing-period.js';
 import { addMoney, compareMoney, formatMoney, parseMoneyInput, subtractMoney } from './money.js';
 import { ENSURE_MONTH_SQL } from './spend-cap.sql.js';
@@ -31,6 +31,8 @@ type CapRow = { id: string; cap: string | null; spent: string | null; reserved: 
  * is capped. The cap itself is enforced by metering (metering.service.ts); setting it applies to
  * requests accepted from then on (a queued job accepted before keeps running).
  */
+const CAPS = loaderKind<string, SpendingCapStatus | null>('spending caps');
+
 export class SpendingCapService {
   constructor(private readonly options: { maxSpendingCap: string; maxPageSize: number; now?: () => Date }) {}
 
@@ -45,7 +47,7 @@ export class SpendingCapService {
    * @throws AppError BAD_USER_INPUT (not a decimal, negative, above SPENDING_CAP_MAX).
    */
   async set(ctx: ServiceContext, amount: string | null): Promise<User> {
-    const caller = requireAccountUser(ctx.caller, { allowApiKey: false });
+    const caller = requireUser(ctx.caller, { allowApiKey: false });
     const cap = amount === null ? null : parseMoneyInput(amount, { field: 'amount', max: this.options.maxSpendingCap });
     await ctx.em.nativeUpdate(User, { id: caller.userId }, { monthlySpendCap: cap });
     // The metering statement locks this row to check the cap: it must exist before it is needed.
@@ -54,6 +56,20 @@ export class SpendingCapService {
   }
 
   /** Caps and this month's figures for several users in one query (null: no cap). */
+  /**
+   * A user's cap for `User.spendingCap`: their own, or anyone's for an admin; null for others and
+   * for users without one. An API key needs `billing:read`. A page of users costs one query.
+   */
+  async capOf(ctx: BatchingContext, userId: string): Promise<SpendingCapStatus | null> {
+    if (!ownsOrAdmin(ctx.caller, userId)) return null;
+    requireUser(ctx.caller, { scope: ApiKeyScope.BILLING_READ });
+    const loader = ctx.requestLoaders.get(CAPS, async (ids) => {
+      const byId = await this.statusOf(ctx.em, ids);
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+    return loader.load(userId);
+  }
+
   async statusOf(em: EntityManager, userIds: readonly string[]): Promise<Map<string, SpendingCapStatus | null>> {
     const period = this.period();
     const ids = userIds.filter((id) => UUID.test(id));
@@ -71,7 +87,7 @@ export class SpendingCapService {
 
   /** Admins: the users who have a cap, by id (keyset pages). */
   async listCapped(ctx: ServiceContext, args: { first?: number | null; after?: string | null }): Promise<Page<User>> {
-    requireRole(ctx.caller, [Role.ADMIN]);
+    requireRole(ctx.caller, [Role.ADMIN], { scope: ApiKeyScope.BILLING_READ });
     const limit = pageSize(args.first, this.options.maxPageSize);
     const after = args.after ? String(decodeCursor(args.after, 'capped', 1)[0]) : null;
     if (after !== null && !UUID.test(after)) throw badInput('Invalid cursor', { field: 'after' });

@@ -1,6 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ServiceContext } from '../shared/service-context.js';
-import { requireUser } from './billing-access.js';
+import type { EventBus } from '../subscriptions/event-bus.js';
+import type { TopicPayloads } from '../subscriptions/topics.js';
+import { requireUser } from '../auth/access.js';
+import { ApiKeyScope } from '../entities/enums.js';
 import { formatMoney } from './money.js';
 import { reportRange } from './report-range.js';
 
@@ -36,11 +39,20 @@ const AGGREGATES = `count(*) as requests, count(*) filter (where not r.free) as 
  * `groupBy` picks which breakdown is filled (both when absent); the other list is empty.
  */
 export class UsageService {
+  /**
+   * `usageUpdated`: the caller's own usage events (an API key needs `billing:read`). Keyed by
+   * the caller's id, so no one else's usage can arrive on this stream.
+   */
+  updates(ctx: ServiceContext, bus: EventBus): AsyncIterableIterator<TopicPayloads['USAGE_UPDATED']> {
+    const caller = requireUser(ctx.caller, { scope: ApiKeyScope.BILLING_READ });
+    return bus.subscribe('USAGE_UPDATED', caller.userId);
+  }
+
   async summary(
     ctx: ServiceContext,
     args: { from?: Date | null; to?: Date | null; groupBy?: UsageGroupBy | null },
   ): Promise<UsageSummary> {
-    const caller = requireUser(ctx.caller);
+    const caller = requireUser(ctx.caller, { scope: ApiKeyScope.BILLING_READ });
     return this.summaryFor(ctx.em, caller.userId, args);
   }
 

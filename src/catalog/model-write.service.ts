@@ -1,20 +1,13 @@
-import { Role } from '../entities/enums.js';
+import { requireOwnerOrAdmin, requireRole, requireUser } from '../auth/access.js';
+import { ApiKeyScope, Role } from '../entities/enums.js';
 import { Model } from '../entities/model.entity.js';
 import { User } from '../entities/user.entity.js';
 import { badInput, notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { conflict, forbidden, requireOwnerOrAdmin, requireUser, UUID, violatedUnique } from './catalog.errors.js';
+import { conflict, UUID, violatedUnique } from './catalog.errors.js';
 import { type CatalogGeneration } from './catalog-generation.js';
 import { compareMoney } from '../billing/money.js';
 import { cleanModelInput, type ModelInput, type ModelInputLimits } from './model-input.js';
-
-/** API keys need the `models:write` scope to change the catalog; sessions (no key) may. */
-export function requireWriteScope(ctx: ServiceContext): void {
-  const c = ctx.caller;
-  if (c.kind === 'user' && c.apiKeyId && !c.scopes?.includes('models:write')) {
-    throw forbidden('This API key lacks the models:write scope');
-  }
-}
 
 /** The catalog's write side for models: create, edit, soft-delete. */
 export class ModelWriteService {
@@ -26,11 +19,8 @@ export class ModelWriteService {
 
   /** Publishers (and admins) create models; the caller becomes the owner. */
   async create(ctx: ServiceContext, input: ModelInput): Promise<Model> {
-    const caller = requireUser(ctx.caller);
-    requireWriteScope(ctx);
-    if (caller.role !== Role.PUBLISHER && caller.role !== Role.ADMIN) {
-      throw forbidden('Only publishers can create models');
-    }
+    // API keys need `models:write` to change the catalog; sessions (no key) may.
+    const caller = requireRole(ctx.caller, [Role.PUBLISHER, Role.ADMIN], { scope: ApiKeyScope.MODELS_WRITE });
     const clean = cleanModelInput(input, this.limits);
     for (const field of ['slug', 'name', 'task'] as const) {
       if (clean[field] === undefined) throw badInput(`${field} is required`, { field });
@@ -82,8 +72,7 @@ export class ModelWriteService {
 
   /** Loads a model the caller may manage: NOT_FOUND if it doesn't exist, FORBIDDEN if not theirs. */
   async manageable(ctx: ServiceContext, id: string): Promise<Model> {
-    requireUser(ctx.caller);
-    requireWriteScope(ctx);
+    requireUser(ctx.caller, { scope: ApiKeyScope.MODELS_WRITE });
     if (!UUID.test(id)) throw notFound('Model');
     const model = await ctx.em.findOne(Model, { id });
     if (!model) throw notFound('Model');

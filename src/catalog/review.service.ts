@@ -3,10 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { PredictionStatus, Role } from '../entities/enums.js';
 import { Model } from '../entities/model.entity.js';
 import { Review } from '../entities/review.entity.js';
-import { badInput, notFound } from '../shared/errors.js';
+import { badInput, notFound, notPermitted } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { CatalogGeneration } from './catalog-generation.js';
-import { conflict, forbidden, requireUser, UUID, violatedUnique } from './catalog.errors.js';
+import { requireRole, requireUser } from '../auth/access.js';
+import { conflict, UUID, violatedUnique } from './catalog.errors.js';
 
 export type ReviewInput = { rating?: number | null; title?: string | null; body?: string | null };
 
@@ -27,7 +28,7 @@ export class ReviewService {
     if (!UUID.test(modelId)) throw notFound('Model');
     const model = await ctx.em.findOne(Model, { id: modelId, deletedAt: null });
     if (!model) throw notFound('Model');
-    if (model.owner.id === caller.userId) throw forbidden('You cannot review your own model');
+    if (model.owner.id === caller.userId) throw notPermitted('You cannot review your own model');
     const id = randomUUID();
     try {
       await ctx.em.transactional(async (em) => {
@@ -59,7 +60,7 @@ export class ReviewService {
     const clean = cleanReview(input, false);
     await ctx.em.transactional(async (em) => {
       const old = await lockReview(em, reviewId);
-      if (old.author_id !== caller.userId) throw forbidden('Only the author can edit a review');
+      if (old.author_id !== caller.userId) throw notPermitted('Only the author can edit a review');
       const sets: string[] = ['updated_at = ?'];
       const params: unknown[] = [new Date()];
       for (const [column, value] of [
@@ -87,7 +88,7 @@ export class ReviewService {
     await ctx.em.transactional(async (em) => {
       const old = await lockReview(em, reviewId);
       if (old.author_id !== caller.userId && caller.role !== Role.ADMIN) {
-        throw forbidden('Only the author can delete a review');
+        throw notPermitted('Only the author can delete a review');
       }
       await em.execute('delete from reviews where id = ?', [reviewId]);
       if (!old.hidden) await adjustAggregates(em, old.model_id, -1, -old.rating);
@@ -102,7 +103,7 @@ export class ReviewService {
     await ctx.em.transactional(async (em) => {
       const review = await lockReview(em, reviewId);
       if (review.hidden) throw notFound('Review');
-      if (review.author_id === caller.userId) throw forbidden('You cannot mark your own review helpful');
+      if (review.author_id === caller.userId) throw notPermitted('You cannot mark your own review helpful');
       const inserted = await em.execute<{ id: string }[]>(
         `insert into review_votes (id, review_id, user_id, created_at) values (?, ?, ?, ?)
          on conflict on constraint review_votes_review_user_unique do nothing returning id`,
@@ -124,7 +125,7 @@ export class ReviewService {
     if (text.length > 5000) throw badInput('The reply must be at most 5000 characters', { field: 'body' });
     const review = await this.reload(ctx, reviewId);
     const model = await ctx.em.findOneOrFail(Model, { id: review.model.id });
-    if (model.owner.id !== caller.userId) throw forbidden("Only the model's owner can reply to its reviews");
+    if (model.owner.id !== caller.userId) throw notPermitted("Only the model's owner can reply to its reviews");
     review.publisherReply = text;
     review.publisherReplyAt = new Date();
     await ctx.em.flush();
@@ -134,8 +135,7 @@ export class ReviewService {
 
   /** Admins hide (or restore) a review; hidden ones leave the list and the aggregates. */
   async moderate(ctx: ServiceContext, reviewId: string, hidden: boolean): Promise<Review> {
-    const caller = requireUser(ctx.caller);
-    if (caller.role !== Role.ADMIN) throw forbidden('Only admins moderate reviews');
+    requireRole(ctx.caller, [Role.ADMIN]);
     await ctx.em.transactional(async (em) => {
       const old = await lockReview(em, reviewId);
       if (old.hidden === hidden) return;

@@ -4,18 +4,17 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ModelVersionStatus } from '../entities/enums.js';
 import { ModelVersion } from '../entities/model-version.entity.js';
 import { Model } from '../entities/model.entity.js';
-import { InvalidModelError } from '../inference/model-signature.js';
-import { retryWhileUnavailable } from '../shared/dependency-errors.js';
 import { AppError, badInput, ErrorCode, notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import { StoredFileTooLargeError } from '../storage/model-storage.js';
-import { filterEvents } from '../subscriptions/event-bus.js';
+import type { Logger } from '../shared/logger.js';
+import { StoredFileTooLargeError, type ModelStorage } from '../storage/model-storage.js';
+import { filterEvents, type EventBus } from '../subscriptions/event-bus.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
-import { conflict, isAdmin, payloadTooLarge, requireUser, UUID, violatedUnique } from './catalog.errors.js';
-import { CatalogGeneration } from './catalog-generation.js';
-import { ValidationAbortedError } from './model-validator.js';
+import { isAdmin, requireUser } from '../auth/access.js';
+import { conflict, payloadTooLarge, UUID, violatedUnique } from './catalog.errors.js';
+import type { CatalogGeneration } from './catalog-generation.js';
 import type { ModelWriteService } from './model-write.service.js';
-import type { PublishingDeps } from './publishing.deps.js';
+import type { VersionValidation } from './version-validation.js';
 import { compareSemver, formatSemver, parseSemver, type SemVer } from './semver.js';
 
 /** An uploaded file as graphql-upload-ts hands it over (or any test double streaming bytes). */
@@ -30,19 +29,26 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 
 type ExistingVersion = SemVer & { version: string; sha256: string };
 
+export type VersionServiceDeps = {
+  storage: ModelStorage;
+  events: EventBus;
+  logger: Logger;
+  uploadMaxBytes: number;
+  /** Versions a publisher may have PROCESSING at once (INFERENCE_VALIDATIONS_PER_USER); absent: no bound. */
+  validationsPerUser?: number;
+};
+
 /**
- * Model versions: upload (stream to storage while hashing, then validate off the request path),
- * default version and deprecation. Status changes are published after their transaction commits.
+ * Model versions: upload (stream to storage while hashing, then validate off the request path:
+ * version-validation.ts), default version and deprecation. Status changes are published after their transaction commits.
  */
 export class VersionService {
-  /** Background validations by version id, so tests and shutdown can wait for them. */
-  private readonly validations = new Map<string, Promise<void>>();
-
   constructor(
-    private readonly deps: PublishingDeps,
+    private readonly deps: VersionServiceDeps,
     private readonly models: ModelWriteService,
+    private readonly validation: VersionValidation,
     // Bumped after each committed change, so cached catalog reads never outlive it.
-    private readonly generation: CatalogGeneration = new CatalogGeneration(),
+    private readonly generation: CatalogGeneration,
   ) {}
 
   /**
@@ -98,7 +104,7 @@ export class VersionService {
       // cached read mentions a version count that is already wrong.
       this.generation.bump();
       await this.publish(version);
-      this.startValidation(version.id, model.id, storageKey);
+      this.validation.start(version.id, model.id, storageKey);
       return version;
     } catch (err) {
       await this.deps.storage.delete(storageKey);
@@ -136,31 +142,8 @@ export class VersionService {
   }
 
   /** Resolves once the version's background validation has finished (at once if none runs). */
-  async whenValidated(versionId: string): Promise<void> {
-    await this.validations.get(versionId);
-  }
-
-  /**
-   * Validates again every version left PROCESSING (a process that stopped mid-validation leaves
-   * them so). Safe on several replicas at once: the status update only applies to a row still
-   * PROCESSING, so a version is settled, and its event published, once. Returns how many it took up.
-   */
-  async resumeProcessing(): Promise<number> {
-    const rows = await this.deps.orm.em
-      .fork()
-      .execute<{ id: string; model_id: string; storage_key: string }[]>(
-        'select id, model_id, storage_key from model_versions where status = ? order by created_at',
-        [ModelVersionStatus.PROCESSING],
-      );
-    for (const row of rows) {
-      if (!this.validations.has(row.id)) this.startValidation(row.id, row.model_id, row.storage_key);
-    }
-    return rows.length;
-  }
-
-  /** Waits for every running validation (shutdown). */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.validations.values()]);
+  whenValidated(versionId: string): Promise<void> {
+    return this.validation.whenValidated(versionId);
   }
 
   /** Makes a READY version the model's default; setting an older one is a rollback. */
@@ -239,84 +222,6 @@ export class VersionService {
       const fromRequest = err === stream.errored && !(err as { syscall?: unknown }).syscall;
       throw uploadError(err, maxBytes, fromRequest);
     }
-  }
-
-  private startValidation(versionId: string, modelId: string, storageKey: string): void {
-    const run = this.validate(versionId, modelId, storageKey)
-      .catch((err: unknown) => this.deps.logger.error({ err, versionId }, 'model validation bookkeeping failed'))
-      .finally(() => this.validations.delete(versionId));
-    this.validations.set(versionId, run);
-  }
-
-  private async validate(versionId: string, modelId: string, storageKey: string): Promise<void> {
-    let outcome:
-      | { status: ModelVersionStatus.READY; inputs: unknown; outputs: unknown }
-      | { status: ModelVersionStatus.FAILED; reason: string; code: string };
-    try {
-      const signature = await this.deps.validator.validate(await this.deps.storage.localPath(storageKey));
-      outcome = { status: ModelVersionStatus.READY, inputs: signature.inputs, outputs: signature.outputs };
-    } catch (err) {
-      // Shutting down: nothing was learnt about the file. It stays PROCESSING, and the next
-      // start (resumeProcessing) validates it again.
-      if (err instanceof ValidationAbortedError) return;
-      if (err instanceof InvalidModelError) {
-        outcome = { status: ModelVersionStatus.FAILED, reason: err.reason, code: err.code };
-      } else {
-        this.deps.logger.error({ err, versionId }, 'model validation crashed');
-        outcome = {
-          status: ModelVersionStatus.FAILED,
-          code: 'UNKNOWN',
-          reason:
-            'validation could not finish (the model may be too large or crash the runtime); upload it again or contact support',
-        };
-      }
-    }
-    const at = new Date();
-    // The database may be restarting: the outcome is written once it is back (else the version
-    // would stay PROCESSING until a process restart took it up again; test/chaos/ found that).
-    const write = () =>
-      this.deps.orm.em.fork().transactional(async (tx) => {
-        const changed =
-          outcome.status === ModelVersionStatus.READY
-            ? await tx.execute(
-                `update model_versions set status = ?, inputs = ?::jsonb, outputs = ?::jsonb, ready_at = ?, status_reason = null, status_code = null, updated_at = ?
-               where id = ? and status = ?`,
-                [
-                  outcome.status,
-                  JSON.stringify(outcome.inputs),
-                  JSON.stringify(outcome.outputs),
-                  at,
-                  at,
-                  versionId,
-                  ModelVersionStatus.PROCESSING,
-                ],
-                'run',
-              )
-            : await tx.execute(
-                'update model_versions set status = ?, status_reason = ?, status_code = ?, updated_at = ? where id = ? and status = ?',
-                [outcome.status, outcome.reason, outcome.code, at, versionId, ModelVersionStatus.PROCESSING],
-                'run',
-              );
-        if (outcome.status === ModelVersionStatus.READY) {
-          // The first READY version becomes the default; later ones wait for setDefaultVersion.
-          await tx.execute('update models set default_version_id = ? where id = ? and default_version_id is null', [
-            versionId,
-            modelId,
-          ]);
-        }
-        return (changed as { affectedRows?: number }).affectedRows !== 0;
-      });
-    const updated = await retryWhileUnavailable(write);
-    if (!updated) return;
-    this.generation.bump();
-    if (outcome.status === ModelVersionStatus.FAILED) await this.deps.storage.delete(storageKey);
-    await this.deps.events.publish('MODEL_VERSION_STATUS_CHANGED', modelId, {
-      modelId,
-      versionId,
-      status: outcome.status,
-      at: at.toISOString(),
-    });
-    if (outcome.status === ModelVersionStatus.READY) this.deps.onReady?.(versionId);
   }
 
   private async publish(version: ModelVersion): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createLoaders, type Loaders } from '../catalog/catalog.loaders.js';
 import { ANONYMOUS, type Caller } from '../shared/caller.js';
+import { RequestLoaders } from '../shared/request-loaders.js';
 import type { GraphQLContext } from './context.js';
 
 /**
@@ -19,6 +20,7 @@ class OperationContext implements GraphQLContext {
   clientIp?: string;
   private lazyEm: EntityManager | undefined = undefined;
   private lazyLoaders: Loaders | undefined = undefined;
+  private lazyRequestLoaders: RequestLoaders | undefined = undefined;
 
   constructor(
     private readonly fork: () => EntityManager,
@@ -32,6 +34,10 @@ class OperationContext implements GraphQLContext {
 
   get loaders(): Loaders {
     return (this.lazyLoaders ??= createLoaders(this.em, this.caller));
+  }
+
+  get requestLoaders(): RequestLoaders {
+    return (this.lazyRequestLoaders ??= new RequestLoaders());
   }
 }
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { buildSchema, type ContainerType, type ResolverData } from 'type-graphql';
+import { buildSchema, type BuildSchemaOptions, type ContainerType, type PubSub, type ResolverData } from 'type-graphql';
 import { ModelFieldsResolver } from '../resolvers/model-fields.resolver.js';
 import { ModelVersionFieldsResolver } from '../resolvers/model-version-fields.resolver.js';
 import { ModelResolver } from '../resolvers/model.resolver.js';
@@ -14,6 +14,7 @@ import {
 } from '../resolvers/version-subscription.resolver.js';
 import { ReviewResolver } from '../resolvers/review.resolver.js';
 import type { Services } from '../services.js';
+import type { EventBus } from '../subscriptions/event-bus.js';
 import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
 import { AuthResolver, UserAccountFieldsResolver } from '../resolvers/auth.resolver.js';
 import { authChecker } from './auth-checker.js';
@@ -33,85 +34,94 @@ import { EarningsResolver } from '../resolvers/earnings.resolver.js';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
 import { SpendingCapResolver } from '../resolvers/spending-cap.resolver.js';
 
-export const RESOLVERS = [
-  AuthResolver,
-  UserAccountFieldsResolver,
-  ApiKeyResolver,
-  ModelResolver,
-  ModelFieldsResolver,
-  ModelVersionFieldsResolver,
-  ReviewFieldsResolver,
-  ModelMutationResolver,
-  VersionResolver,
-  VersionSubscriptionResolver,
-  ReviewResolver,
-  PredictionResolver,
-  PredictionFieldsResolver,
-  PredictionJobResolver,
-  PredictionJobFieldsResolver,
-  PredictionSubscriptionResolver,
-  WebhookSecretResolver,
-  UsageSubscriptionResolver,
-  UsageResolver,
-  InvoiceResolver,
-  EarningsResolver,
-  AnalyticsResolver,
-  SpendingCapResolver,
-] as const;
+type Built = { services: Services; maxPageSize: number };
 
 /**
- * Resolvers get their services through their constructors; this tiny container hands out one
- * instance per resolver class, built from the app's services (no DI framework needed).
+ * Every resolver class with how to build it from the services: the one list the schema and the
+ * container both read. Resolvers get their services through their constructors (no DI framework).
  */
-function containerFor(services: Services, maxPageSize: number): ContainerType {
-  const instances = new Map<unknown, unknown>([
-    [AuthResolver, new AuthResolver(services.auth.accounts)],
-    [UserAccountFieldsResolver, new UserAccountFieldsResolver()],
-    [ApiKeyResolver, new ApiKeyResolver(services.auth.apiKeys)],
-    [ModelResolver, new ModelResolver(services.models)],
-    [ModelFieldsResolver, new ModelFieldsResolver(maxPageSize)],
-    [ModelVersionFieldsResolver, new ModelVersionFieldsResolver()],
-    [ReviewFieldsResolver, new ReviewFieldsResolver()],
-    [ModelMutationResolver, new ModelMutationResolver(services.modelWrites)],
-    [VersionResolver, new VersionResolver(services.versions)],
-    [VersionSubscriptionResolver, new VersionSubscriptionResolver()],
-    [ReviewResolver, new ReviewResolver(services.reviews)],
-    [PredictionResolver, new PredictionResolver(services.predictions)],
-    [PredictionFieldsResolver, new PredictionFieldsResolver()],
-    [PredictionJobResolver, new PredictionJobResolver(services.jobs, maxPageSize)],
-    [PredictionJobFieldsResolver, new PredictionJobFieldsResolver(services.jobs)],
-    [PredictionSubscriptionResolver, new PredictionSubscriptionResolver()],
-    [WebhookSecretResolver, new WebhookSecretResolver(services.webhookSecrets)],
-    [UsageSubscriptionResolver, new UsageSubscriptionResolver()],
-    [UsageResolver, new UsageResolver(services.billing.usage)],
-    [InvoiceResolver, new InvoiceResolver(services.billing.invoices)],
-    [EarningsResolver, new EarningsResolver(services.billing.earnings)],
-    [AnalyticsResolver, new AnalyticsResolver(services.billing.analytics)],
-    [SpendingCapResolver, new SpendingCapResolver(services.billing.spendingCaps)],
-  ]);
+const RESOLVERS = [
+  [AuthResolver, (b: Built) => new AuthResolver(b.services.auth.accounts)],
+  [UserAccountFieldsResolver, () => new UserAccountFieldsResolver()],
+  [ApiKeyResolver, (b: Built) => new ApiKeyResolver(b.services.auth.apiKeys)],
+  [ModelResolver, (b: Built) => new ModelResolver(b.services.models)],
+  [ModelFieldsResolver, (b: Built) => new ModelFieldsResolver(b.maxPageSize)],
+  [ModelVersionFieldsResolver, () => new ModelVersionFieldsResolver()],
+  [ReviewFieldsResolver, () => new ReviewFieldsResolver()],
+  [ModelMutationResolver, (b: Built) => new ModelMutationResolver(b.services.modelWrites)],
+  [VersionResolver, (b: Built) => new VersionResolver(b.services.versions)],
+  [VersionSubscriptionResolver, () => new VersionSubscriptionResolver()],
+  [ReviewResolver, (b: Built) => new ReviewResolver(b.services.reviews)],
+  [PredictionResolver, (b: Built) => new PredictionResolver(b.services.predictions)],
+  [PredictionFieldsResolver, () => new PredictionFieldsResolver()],
+  [PredictionJobResolver, (b: Built) => new PredictionJobResolver(b.services.predictionJobs, b.maxPageSize)],
+  [PredictionJobFieldsResolver, (b: Built) => new PredictionJobFieldsResolver(b.services.predictionJobs)],
+  [PredictionSubscriptionResolver, () => new PredictionSubscriptionResolver()],
+  [WebhookSecretResolver, (b: Built) => new WebhookSecretResolver(b.services.webhookSecrets)],
+  [UsageSubscriptionResolver, () => new UsageSubscriptionResolver()],
+  [UsageResolver, (b: Built) => new UsageResolver(b.services.billing.usage)],
+  [InvoiceResolver, (b: Built) => new InvoiceResolver(b.services.billing.invoices)],
+  [EarningsResolver, (b: Built) => new EarningsResolver(b.services.billing.earnings)],
+  [AnalyticsResolver, (b: Built) => new AnalyticsResolver(b.services.billing.analytics)],
+  [SpendingCapResolver, (b: Built) => new SpendingCapResolver(b.services.billing.spendingCaps)],
+] as const;
+
+/** One instance per resolver class, built on first use (a schema built only to print has none). */
+function containerFor(built: Built | undefined): ContainerType {
+  const factories = new Map<unknown, (b: Built) => object>(RESOLVERS);
+  const instances = new Map<unknown, object>();
   return {
     get(someClass: unknown, _data: ResolverData<object>) {
-      const instance = instances.get(someClass);
-      if (!instance) throw new Error(`No resolver instance registered for ${String(someClass)}`);
+      let instance = instances.get(someClass);
+      if (instance) return instance;
+      const build = factories.get(someClass);
+      if (!build) throw new Error(`No resolver registered for ${String(someClass)}`);
+      if (!built) throw new Error('this schema was built without services (schema emission only)');
+      instance = build(built);
+      instances.set(someClass, instance);
       return instance;
     },
   };
 }
 
-export async function createSchema(services: Services, maxPageSize: number): Promise<GraphQLSchema> {
+/**
+ * type-graphql insists on a pubSub once any subscription exists, though every subscription here
+ * brings its own `subscribe` (the event bus's iterators, whose `return()` unsubscribes at once:
+ * src/subscriptions/event-bus.ts). This one refuses, so a `topics` subscription added later fails
+ * loudly instead of bypassing the bus.
+ */
+const NO_TOPICS: PubSub = {
+  publish: () => {
+    throw new Error('publish through the event bus (src/subscriptions/event-bus.ts), not type-graphql topics');
+  },
+  subscribe: () => {
+    throw new Error('subscriptions here pass their own `subscribe`; type-graphql topics are not wired');
+  },
+};
+
+/**
+ * The executable schema over the app's services. Without services (`npm run schema`) it is the
+ * same schema, printable, whose resolvers refuse to run.
+ */
+export async function createSchema(
+  services: Services | undefined,
+  options: { maxPageSize: number; events?: EventBus },
+): Promise<GraphQLSchema> {
+  const built = services && { services, maxPageSize: options.maxPageSize };
   const schema = await buildSchema({
-    resolvers: RESOLVERS,
-    container: containerFor(services, maxPageSize),
+    resolvers: RESOLVERS.map(([resolver]) => resolver) as unknown as BuildSchemaOptions['resolvers'],
+    container: containerFor(built),
     // `@Authorized(...roles and scopes)`: see src/graphql/auth-checker.ts.
     authChecker,
-    // Subscriptions that use type-graphql `topics` publish and subscribe through the app's event bus.
-    pubSub: services.events.typeGraphQL,
+    pubSub: NO_TOPICS,
     validate: false,
     // Dates go out as RFC 3339 strings in UTC (`DateTime`, the name front ends expect).
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
   });
-  registerVersionSubscriptions(schema, services.versions);
-  registerPredictionSubscriptions(schema, services.jobs, services.events);
-  registerUsageSubscriptions(schema, services.billing.usage, services.events);
+  if (services && options.events) {
+    registerVersionSubscriptions(schema, services.versions);
+    registerPredictionSubscriptions(schema, services.predictionJobs, options.events);
+    registerUsageSubscriptions(schema, services.billing.usage, options.events);
+  }
   return schema;
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jobOutcomes } from '../observability/metrics.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { AuthFailure, forbidden } from '../auth/auth.errors.js';
-import { requireUser } from '../auth/caller-guards.js';
+import { requireUser } from '../auth/access.js';
 import { spendCapReached } from '../billing/billing.errors.js';
 import type { Metering, RecordedCost, SucceededRun } from '../billing/metering.types.js';
 import { ApiKeyScope, PredictionMode, PredictionStatus } from '../entities/enums.js';
@@ -88,10 +87,7 @@ export class PredictionService {
    *   timeout, worker lost).
    */
   async predict(ctx: ServiceContext, args: PredictArgs): Promise<PredictResult> {
-    const caller = requireUser(ctx.caller);
-    if (caller.apiKeyId && !caller.scopes?.includes(ApiKeyScope.PREDICT)) {
-      throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: [ApiKeyScope.PREDICT] });
-    }
+    const caller = requireUser(ctx.caller, { scope: ApiKeyScope.PREDICT });
     const { model, version } = await this.versions.resolve(ctx.em, args.modelId, args.version ?? null);
     // Tensors before quota: a malformed request costs no billing query.
     const { tensors } = validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);

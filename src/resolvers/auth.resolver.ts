@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AccountService } from '../auth/account.service.js';
-import { ownsOrAdmin } from '../auth/caller-guards.js';
+import { ownsOrAdmin } from '../auth/access.js';
 import { ApiKeyScope } from '../entities/enums.js';
 import type { User } from '../entities/user.entity.js';
 import type { GraphQLContext } from '../graphql/context.js';

@@ -1,10 +1,8 @@
-import DataLoader from 'dataloader';
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { formatInvoiceNumber } from '../billing/invoice-number.js';
 import type { InvoiceService } from '../billing/invoice.service.js';
 import { formatMoney } from '../billing/money.js';
 import { ApiKeyScope, Role } from '../entities/enums.js';
-import type { InvoiceLine } from '../entities/invoice-line.entity.js';
 import type { Invoice } from '../entities/invoice.entity.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { BillingFailureType, InvoiceConnection, InvoiceLineType, InvoiceType } from './types/invoice.type.js';
@@ -31,9 +29,6 @@ function present(i: Invoice): InvoiceView {
     paidAt: i.paidAt ?? null,
   };
 }
-
-/** Per-request line loaders (a page of invoices costs one query for all their lines). */
-const lineLoaders = new WeakMap<GraphQLContext, DataLoader<string, InvoiceLine[]>>();
 
 @Resolver(() => InvoiceType)
 export class InvoiceResolver {
@@ -92,16 +87,8 @@ export class InvoiceResolver {
 
   @FieldResolver(() => [InvoiceLineType])
   async lines(@Root() invoice: InvoiceView, @Ctx() ctx: GraphQLContext): Promise<InvoiceLineType[]> {
-    let loader = lineLoaders.get(ctx);
-    if (!loader) {
-      loader = new DataLoader(async (ids: readonly string[]) => {
-        const rows = await this.invoiceService.linesOf(ctx.em, [...ids]);
-        return ids.map((id) => rows.filter((l) => l.invoice.id === id));
-      });
-      lineLoaders.set(ctx, loader);
-    }
     const money = (amount: string) => ({ amount: formatMoney(amount), currency: invoice.currency });
-    return (await loader.load(invoice.id)).map((l) => ({
+    return (await this.invoiceService.lines(ctx, invoice.id)).map((l) => ({
       id: l.id,
       modelId: l.model.id,
       versionId: l.version.id,

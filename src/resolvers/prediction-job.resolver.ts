@@ -2,7 +2,8 @@ import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-
 import { ApiKeyScope, PredictionStatus } from '../entities/enums.js';
 import type { Prediction } from '../entities/prediction.entity.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import type { AsyncPredictionService, WebhookEventName } from '../predictions/async-prediction.service.js';
+import type { PredictionJobService } from '../predictions/prediction-job.service.js';
+import type { WebhookEventName } from '../predictions/prediction-job.types.js';
 import { badInput } from '../shared/errors.js';
 import type { Page } from '../shared/pagination.js';
 import { connectionOf } from './types/connection.js';
@@ -14,11 +15,11 @@ export const PredictionConnection = connectionOf(PredictionType, 'Prediction');
 
 const WEBHOOK_EVENTS: readonly WebhookEventName[] = ['started', 'completed'];
 
-/** Queued predictions: create, read, list, cancel (src/predictions/async-prediction.service.ts). */
+/** Queued predictions: create, read, list, cancel (src/predictions/prediction-job.service.ts). */
 @Resolver(() => PredictionType)
 export class PredictionJobResolver {
   constructor(
-    private readonly jobs: AsyncPredictionService,
+    private readonly jobs: PredictionJobService,
     private readonly maxPageSize: number,
   ) {}
 

@@ -1,17 +1,11 @@
-import DataLoader from 'dataloader';
 import { Arg, Args, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ownsOrAdmin } from '../auth/caller-guards.js';
-import { requireUser } from '../billing/billing-access.js';
-import type { SpendingCapService, SpendingCapStatus } from '../billing/spending-cap.service.js';
+import type { SpendingCapService } from '../billing/spending-cap.service.js';
 import { Role } from '../entities/enums.js';
 import type { User } from '../entities/user.entity.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { PageArgs } from './types/page.args.js';
 import { CappedUserConnection, SpendingCap } from './types/spending-cap.type.js';
 import { UserType } from './types/user.type.js';
-
-/** Per-request loaders: a page of capped users costs one query for all their figures. */
-const loaders = new WeakMap<GraphQLContext, DataLoader<string, SpendingCapStatus | null>>();
 
 @Resolver(() => UserType)
 export class SpendingCapResolver {
@@ -41,17 +35,7 @@ export class SpendingCapResolver {
       'Your monthly spending cap (admins: anyone’s); null without one, and for other users. API keys need `billing:read`.',
   })
   async spendingCap(@Root() user: User, @Ctx() ctx: GraphQLContext): Promise<SpendingCap | null> {
-    if (!ownsOrAdmin(ctx.caller, user.id)) return null;
-    requireUser(ctx.caller);
-    let loader = loaders.get(ctx);
-    if (!loader) {
-      loader = new DataLoader(async (ids: readonly string[]) => {
-        const byId = await this.caps.statusOf(ctx.em, ids);
-        return ids.map((id) => byId.get(id) ?? null);
-      });
-      loaders.set(ctx, loader);
-    }
-    const status = await loader.load(user.id);
+    const status = await this.caps.capOf(ctx, user.id);
     if (!status) return null;
     // Caps are set and checked in the platform's currency, which every price is in.
     const money = (amount: string) => ({ amount, currency: 'USD' });

@@ -1,9 +1,6 @@
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { Ctx, Info, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { AuthFailure, forbidden } from '../auth/auth.errors.js';
-import { requireUser } from '../auth/caller-guards.js';
 import type { UsageService } from '../billing/usage.service.js';
-import { ApiKeyScope } from '../entities/enums.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
@@ -25,12 +22,7 @@ export class UsageSubscriptionResolver {
     subscribe: ({ context, info }: SubscribeResolverData<unknown, Record<string, never>, GraphQLContext>) => {
       const w = wiring.get(info.schema);
       if (!w) throw new Error('usage subscriptions are not registered for this schema');
-      const caller = requireUser(context.caller);
-      if (caller.apiKeyId && !caller.scopes?.includes(ApiKeyScope.BILLING_READ)) {
-        throw forbidden(AuthFailure.SCOPE_REQUIRED, { requiredScopes: [ApiKeyScope.BILLING_READ] });
-      }
-      // Keyed by the caller's own id: no one else's usage can arrive on this stream.
-      return w.bus.subscribe('USAGE_UPDATED', caller.userId);
+      return w.usage.updates(context, w.bus);
     },
   })
   async usageUpdated(

@@ -41,6 +41,13 @@ export const badInput = (message: string, details: Record<string, unknown> = {})
 export const notFound = (what: string) => new AppError(ErrorCode.NOT_FOUND, `${what} not found`);
 
 /**
+ * A rule of the domain refuses this caller (one cannot review one's own model). Who may call at
+ * all — signed in, role, scope, owner — is src/auth/access.ts, with its coded reasons.
+ */
+export const notPermitted = (message: string, details: Record<string, unknown> = {}) =>
+  new AppError(ErrorCode.FORBIDDEN, message, details);
+
+/**
  * A start-up failure whose message tells the operator what to do (a data folder in use, say):
  * the entry point prints the message alone, without a stack trace.
  */

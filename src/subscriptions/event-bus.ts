@@ -2,7 +2,6 @@ import { PubSub as InMemoryPubSub, type PubSubEngine } from 'graphql-subscriptio
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
-import type { PubSub as TypeGraphQLPubSub } from 'type-graphql';
 import { channelOf, type Topic, type TopicPayloads } from './topics.js';
 
 /**
@@ -19,29 +18,15 @@ export interface EventBus {
    * the subscription or disconnects) unsubscribes at once.
    */
   subscribe<T extends Topic>(topic: T, key: string): Subscription<TopicPayloads[T]>;
-  /** type-graphql's PubSub shape over the same engine, for `buildSchema({ pubSub })`. */
-  readonly typeGraphQL: TypeGraphQLPubSub;
   close(): Promise<void>;
 }
 
 class EngineEventBus implements EventBus {
-  readonly typeGraphQL: TypeGraphQLPubSub;
-
   constructor(
     private readonly engine: PubSubEngine,
     private readonly prefix: string,
     private readonly onClose: () => Promise<void>,
-  ) {
-    this.typeGraphQL = {
-      publish: (routingKey, ...args) => void engine.publish(`${prefix}${routingKey}`, args[0]),
-      subscribe: (routingKey, dynamicId) =>
-        engine.asyncIterableIterator(
-          dynamicId === undefined
-            ? `${prefix}${routingKey}`
-            : `${prefix}${routingKey}:${typeof dynamicId === 'string' ? dynamicId : JSON.stringify(dynamicId)}`,
-        ),
-    };
-  }
+  ) {}
 
   publish<T extends Topic>(topic: T, key: string, payload: TopicPayloads[T]): Promise<void> {
     return this.engine.publish(channelOf(this.prefix, topic, key), payload);

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { requireUser } from '../auth/caller-guards.js';
+import { requireUser } from '../auth/access.js';
 import { User } from '../entities/user.entity.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import { generateWebhookSecret } from './standard-webhooks.js';

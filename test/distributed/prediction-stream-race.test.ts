@@ -39,18 +39,18 @@ it('delivers a change published between the snapshot read and the first pull', a
   await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
   const ctx = () =>
     buildContext(() => app.db.orm.em.fork(), { caller: { kind: 'user', userId: consumer.id, role: consumer.role } });
-  const job = await app.services.jobs.create(ctx(), {
+  const job = await app.services.predictionJobs.create(ctx(), {
     modelId: model.id,
     inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }],
   });
 
   // The replica has read the row (QUEUED) and handed the stream to graphql-ws...
-  const stream = await app.services.jobs.updates(ctx(), job.id, app.services.events);
+  const stream = await app.services.predictionJobs.updates(ctx(), job.id, app.events);
   // ...when a worker commits SUCCEEDED and publishes it.
   await app.db.orm.em
     .fork()
     .execute(`update predictions set status = 'SUCCEEDED', completed_at = now() where id = ?`, [job.id]);
-  await publishPredictionEvent(app.services.events, {
+  await publishPredictionEvent(app.events, {
     predictionId: job.id,
     userId: consumer.id,
     status: PredictionStatus.SUCCEEDED,
@@ -74,11 +74,11 @@ it('ends with the final state when the final event was never published', async (
   await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
   const ctx = () =>
     buildContext(() => app.db.orm.em.fork(), { caller: { kind: 'user', userId: consumer.id, role: consumer.role } });
-  const job = await app.services.jobs.create(ctx(), {
+  const job = await app.services.predictionJobs.create(ctx(), {
     modelId: model.id,
     inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }],
   });
-  const stream = await app.services.jobs.updates(ctx(), job.id, app.services.events);
+  const stream = await app.services.predictionJobs.updates(ctx(), job.id, app.events);
   expect((await nextOrFail(stream, 'the snapshot')).value).toMatchObject({ status: 'QUEUED' });
   // A worker commits SUCCEEDED; its event is lost (nothing is published).
   await app.db.orm.em
@@ -95,16 +95,16 @@ it('lets go of the subscription when the caller may not see the prediction', asy
   const stranger = await f.user();
   const model = await f.model(await f.user({ role: Role.PUBLISHER }));
   await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
-  const job = await app.services.jobs.create(
+  const job = await app.services.predictionJobs.create(
     buildContext(() => app.db.orm.em.fork(), { caller: { kind: 'user', userId: owner.id, role: owner.role } }),
     { modelId: model.id, inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }] },
   );
-  const engine = (app.services.events as unknown as { engine: { ee: { listenerCount(name: string): number } } }).engine;
+  const engine = (app.events as unknown as { engine: { ee: { listenerCount(name: string): number } } }).engine;
   const channel = `${app.config.pubSubPrefix}PREDICTION_UPDATED:${job.id}`;
   const strangerCtx = buildContext(() => app.db.orm.em.fork(), {
     caller: { kind: 'user', userId: stranger.id, role: stranger.role },
   });
-  await expect(app.services.jobs.updates(strangerCtx, job.id, app.services.events)).rejects.toMatchObject({
+  await expect(app.services.predictionJobs.updates(strangerCtx, job.id, app.events)).rejects.toMatchObject({
     code: 'NOT_FOUND',
   });
   expect(engine.ee.listenerCount(channel)).toBe(0);

@@ -167,7 +167,7 @@ function leakSuite(label: string, env: () => Record<string, string>, redisPrefix
     it(`leaves listeners, channels and sockets where they were after ${CYCLES} cycles`, async () => {
       const url = server.url.replace('http', 'ws');
       const before = {
-        listeners: engineListeners(server.app.services.events),
+        listeners: engineListeners(server.app.events),
         channels: (await redisChannels()).length,
         numsub: await numsub(),
         sockets: await openSockets(),
@@ -177,8 +177,8 @@ function leakSuite(label: string, env: () => Record<string, string>, redisPrefix
       // The counts move while a client is subscribed (so their return to baseline means something).
       let live = { listeners: 0, numsub: 0 };
       await cycle(url, authorization, predictionId, 'clean', async () => {
-        await settle(async () => engineListeners(server.app.services.events) >= before.listeners + 2);
-        live = { listeners: engineListeners(server.app.services.events), numsub: await numsub() };
+        await settle(async () => engineListeners(server.app.events) >= before.listeners + 2);
+        live = { listeners: engineListeners(server.app.events), numsub: await numsub() };
       });
       expect(live.listeners).toBeGreaterThanOrEqual(before.listeners + 2);
       if (redis) expect(live.numsub).toBe(before.numsub + 2);
@@ -187,7 +187,7 @@ function leakSuite(label: string, env: () => Record<string, string>, redisPrefix
         await cycle(url, authorization, predictionId, mode);
       }
       const after = async () => ({
-        listeners: engineListeners(server.app.services.events),
+        listeners: engineListeners(server.app.events),
         channels: (await redisChannels()).length,
         numsub: await numsub(),
         sockets: await openSockets(),
@@ -248,7 +248,7 @@ function leakSuite(label: string, env: () => Record<string, string>, redisPrefix
       void got.then(() => (received = true)).catch(() => undefined);
       const end = Date.now() + 10_000;
       while (!received && Date.now() < end) {
-        await server.app.services.events.publish('USER_PREDICTION_EVENTS', userId, {
+        await server.app.events.publish('USER_PREDICTION_EVENTS', userId, {
           predictionId,
           userId,
           status: 'QUEUED' as never,

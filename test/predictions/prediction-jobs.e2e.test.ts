@@ -105,7 +105,7 @@ it('shows an event as of its own status, not the row it reads later (a late RUNN
     for await (const e of events) seen.push((e.data as { myPredictionEvents: Seen }).myPredictionEvents);
   })();
   const publish = (status: string) =>
-    server.app.services.events.publish('USER_PREDICTION_EVENTS', consumer.id, {
+    server.app.events.publish('USER_PREDICTION_EVENTS', consumer.id, {
       predictionId: job.id,
       userId: consumer.id,
       status: status as never,
@@ -144,7 +144,7 @@ it('runs a queued prediction and streams QUEUED, RUNNING, SUCCEEDED in order to 
   })();
   // Re-publish the warm-up job's last event until the subscription delivers it.
   await until(async () => {
-    await server.app.services.events.publish('USER_PREDICTION_EVENTS', consumer.id, {
+    await server.app.events.publish('USER_PREDICTION_EVENTS', consumer.id, {
       predictionId: warm.id,
       userId: consumer.id,
       status: 'SUCCEEDED' as never,

@@ -289,7 +289,7 @@ it('publishes status changes to the owner over WebSocket: PROCESSING then READY'
     // upload below cannot happen before the subscription exists.
     let pending: Promise<IteratorResult<unknown>> = events.next();
     for (;;) {
-      await server.app.services.events.publish('MODEL_VERSION_STATUS_CHANGED', modelId, {
+      await server.app.events.publish('MODEL_VERSION_STATUS_CHANGED', modelId, {
         modelId,
         versionId: v1.id,
         status: 'READY' as never,

@@ -43,7 +43,7 @@ async function reload(id: string) {
 
 it('stores a version PROCESSING, validates it off the request path, then READY with its signature and as default', async () => {
   const model = await newModel();
-  const events = svc().events.subscribe('MODEL_VERSION_STATUS_CHANGED', model.id);
+  const events = server.app.events.subscribe('MODEL_VERSION_STATUS_CHANGED', model.id);
   const first = events.next();
   const v = await svc().versions.upload(ctxFor(server.app, publisher), {
     modelId: model.id,
@@ -335,12 +335,12 @@ it('takes up versions a stopped process left PROCESSING and settles each once', 
     outputs: [],
   });
   await em.flush();
-  expect(await svc().versions.resumeProcessing()).toBeGreaterThanOrEqual(1);
+  expect(await svc().versionValidation.resumeProcessing()).toBeGreaterThanOrEqual(1);
   await svc().versions.whenValidated(id);
   const v = await reload(id);
   expect(v.status).toBe(ModelVersionStatus.READY);
   expect(v.inputs).toHaveLength(2);
   expect((await server.app.db.orm.em.fork().findOneOrFail(Model, { id: model.id })).defaultVersion?.id).toBe(id);
   // Nothing is left to take up.
-  expect(await svc().versions.resumeProcessing()).toBe(0);
+  expect(await svc().versionValidation.resumeProcessing()).toBe(0);
 });

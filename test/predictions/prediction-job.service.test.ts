@@ -9,11 +9,10 @@ import { Prediction } from '../../src/entities/prediction.entity.js';
 import { UsageRecord } from '../../src/entities/usage-record.entity.js';
 import type { User } from '../../src/entities/user.entity.js';
 import { MemoryJobQueue } from '../../src/jobs/memory-job-queue.js';
-import {
-  AsyncPredictionService,
-  type PredictionEvent,
-  type PredictionJob,
-} from '../../src/predictions/async-prediction.service.js';
+import { PredictionJobRunner } from '../../src/predictions/prediction-job-runner.js';
+import { PredictionJobService } from '../../src/predictions/prediction-job.service.js';
+import type { PredictionEvent, PredictionJob, PredictionJobDeps } from '../../src/predictions/prediction-job.types.js';
+import { PredictionTransitions } from '../../src/predictions/prediction-transitions.js';
 import { VersionPaths } from '../../src/predictions/runnable-version.js';
 import type { Caller } from '../../src/shared/caller.js';
 import { AppError } from '../../src/shared/errors.js';
@@ -49,7 +48,7 @@ function makeService(
   engine: Pick<typeof server.app.inference, 'run'> = server.app.inference,
 ) {
   const events: PredictionEvent[] = [];
-  const service = new AsyncPredictionService({
+  const deps: PredictionJobDeps = {
     engine,
     paths: new VersionPaths(server.app.storage),
     metering: server.app.services.billing.metering,
@@ -59,8 +58,11 @@ function makeService(
     webhookAllow: new WebhookAllowList([]),
     logger: pino({ level: 'silent' }),
     limits: { maxRequestBytes: 1 << 20, timeoutMs: 30_000, attempts: 3, backoffMs: 10 },
-  });
-  return { service, queue, events };
+  };
+  const transitions = new PredictionTransitions(deps);
+  const service = new PredictionJobService(deps, transitions);
+  const runner = new PredictionJobRunner(deps, transitions);
+  return { service, runner, queue, events };
 }
 
 async function until(check: () => Promise<boolean> | boolean, what: string) {
@@ -75,11 +77,11 @@ const row = (id: string) => server.app.db.orm.em.fork().findOneOrFail(Prediction
 const usageOf = (id: string) => server.app.db.orm.em.fork().count(UsageRecord, { prediction: id });
 
 it('runs a queued job on a worker: QUEUED, RUNNING, SUCCEEDED in order, billed once', async () => {
-  const { service, queue, events } = makeService();
+  const { service, runner, queue, events } = makeService();
   const p = await service.create(ctx(consumer), { modelId, inputs: [X] });
   expect(p.status).toBe(PredictionStatus.QUEUED);
   expect(await service.queuePosition(server.app.db.orm.em.fork(), p)).toBeGreaterThanOrEqual(1);
-  service.startWorker(2);
+  runner.start(2);
   await until(async () => (await row(p.id)).status === 'SUCCEEDED', 'SUCCEEDED');
   const done = await row(p.id);
   expect(done.outputs).toEqual([{ name: 'y', dtype: 'float32', shape: [1, 4], data: [0, 1, 3, 5], b64: null }]);
@@ -94,7 +96,7 @@ it('runs a queued job on a worker: QUEUED, RUNNING, SUCCEEDED in order, billed o
   ]);
 
   // The queue delivering the job again (a stalled worker's job run twice) changes nothing.
-  await service.execute({ id: p.id, data: { predictionId: p.id }, attempt: 2, maxAttempts: 3 });
+  await runner.execute({ id: p.id, data: { predictionId: p.id }, attempt: 2, maxAttempts: 3 });
   expect(await usageOf(p.id)).toBe(1);
   await queue.close();
 });
@@ -111,9 +113,9 @@ it('drops the result of a job canceled while it runs: CANCELED, no outputs, noth
       return server.app.inference.run(...args);
     },
   };
-  const { service, queue, events } = makeService(undefined, engine);
+  const { service, runner, queue, events } = makeService(undefined, engine);
   const p = await service.create(ctx(consumer), { modelId, inputs: [X] });
-  service.startWorker(1);
+  runner.start(1);
   await running;
   expect((await row(p.id)).status).toBe(PredictionStatus.RUNNING);
   await service.cancel(ctx(consumer), p.id);
@@ -131,11 +133,11 @@ it('bills a burst of concurrent jobs exactly: one record each, the free allowanc
   const model = await f.model(publisher, { pricePerRequest: '0.0200000000' });
   await server.app.db.orm.em.fork().nativeUpdate(Model, { id: model.id }, { freeRequestsPerMonth: 5 });
   await storedVersion(server.app, model, 'elementwise', { version: '1.0.0' });
-  const { service, queue } = makeService();
+  const { service, runner, queue } = makeService();
   const jobs = await Promise.all(
     Array.from({ length: 24 }, () => service.create(ctx(consumer), { modelId: model.id, inputs: [X] })),
   );
-  service.startWorker(8);
+  runner.start(8);
   const em = server.app.db.orm.em.fork();
   await until(
     async () => (await em.count(Prediction, { model: model.id, status: PredictionStatus.SUCCEEDED })) === 24,
@@ -169,13 +171,13 @@ it('returns the same job for a retried idempotency key, also when the retries ra
 });
 
 it('cancels a queued job: it leaves the queue, never runs and is never billed', async () => {
-  const { service, queue, events } = makeService();
+  const { service, runner, queue, events } = makeService();
   const p = await service.create(ctx(consumer), { modelId, inputs: [X] });
   expect(await queue.has(p.id)).toBe(true);
   const canceled = await service.cancel(ctx(consumer), p.id);
   expect(canceled.status).toBe(PredictionStatus.CANCELED);
   expect(await queue.has(p.id)).toBe(false);
-  await service.execute({ id: p.id, data: { predictionId: p.id }, attempt: 1, maxAttempts: 3 });
+  await runner.execute({ id: p.id, data: { predictionId: p.id }, attempt: 1, maxAttempts: 3 });
   expect((await row(p.id)).status).toBe(PredictionStatus.CANCELED);
   expect(await usageOf(p.id)).toBe(0);
   expect(events.filter((e) => e.predictionId === p.id).map((e) => e.status)).toEqual(['QUEUED', 'CANCELED']);
@@ -183,10 +185,10 @@ it('cancels a queued job: it leaves the queue, never runs and is never billed', 
 });
 
 it('cancels a job whose deadline passes before it starts (sweeper), with the reason', async () => {
-  const { service, queue } = makeService();
+  const { service, runner, queue } = makeService();
   const p = await service.create(ctx(consumer), { modelId, inputs: [X], deadline: new Date(Date.now() + 150) });
   await new Promise((r) => setTimeout(r, 250));
-  const swept = await service.sweep(0);
+  const swept = await runner.sweep(0);
   expect(swept.expired).toBeGreaterThanOrEqual(1);
   const done = await row(p.id);
   expect(done.status).toBe(PredictionStatus.CANCELED);
@@ -198,11 +200,11 @@ it('re-enqueues a QUEUED job the queue has lost, and it then runs', async () => 
   const lost = makeService();
   const p = await lost.service.create(ctx(consumer), { modelId, inputs: [X] });
   await lost.queue.close(); // the process that held it is gone
-  const { service, queue } = makeService(); // a fresh process with an empty queue
+  const { runner, queue } = makeService(); // a fresh process with an empty queue
   expect(await queue.has(p.id)).toBe(false);
-  const swept = await service.sweep(0);
+  const swept = await runner.sweep(0);
   expect(swept.requeued).toBeGreaterThanOrEqual(1);
-  service.startWorker(1);
+  runner.start(1);
   await until(async () => (await row(p.id)).status === 'SUCCEEDED', 'swept job to succeed');
   expect(await usageOf(p.id)).toBe(1);
   await queue.close();

@@ -1,0 +1,69 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Metering } from '../billing/metering.types.js';
+import type { PredictionStatus } from '../entities/enums.js';
+import type { InferencePool } from '../inference/inference-pool.js';
+import type { OutputEncoding, TensorInputLike } from '../inference/tensor-codec.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { Logger } from '../shared/logger.js';
+import type { WebhookAllowList } from '../webhooks/webhook-target.js';
+import type { VersionPaths } from './runnable-version.js';
+
+/** What the queue carries: the id alone; the row holds everything else (and no secrets). */
+export type PredictionJob = { predictionId: string };
+
+export type PredictionEvent = {
+  predictionId: string;
+  userId: string;
+  status: PredictionStatus;
+  /** When the change was committed (ISO 8601, UTC). */
+  at: string;
+};
+
+export type WebhookEventName = 'started' | 'completed';
+
+/** Inputs kept on the row until the job is final (then cleared): the request as it came. */
+export type StoredInputs = { tensors: TensorInputLike[]; outputEncoding: OutputEncoding };
+
+export type CreatePredictionArgs = {
+  modelId: string;
+  version?: string | null;
+  inputs: readonly TensorInputLike[];
+  outputEncoding?: OutputEncoding | null;
+  webhookUrl?: string | null;
+  webhookEvents?: readonly WebhookEventName[] | null;
+  idempotencyKey?: string | null;
+  /** Not started by then: CANCELED. Still running then: stopped and CANCELED. */
+  deadline?: Date | null;
+};
+
+/** What the prediction jobs' API, runner and transitions are made from (prediction.services.ts). */
+export type PredictionJobDeps = {
+  engine: Pick<InferencePool, 'run'>;
+  paths: VersionPaths;
+  metering: Metering;
+  queue: JobQueue<PredictionJob>;
+  /** A fresh EntityManager fork for each job (never the global one). */
+  fork: () => EntityManager;
+  /** Published after the commit that made the status true. */
+  publish: (event: PredictionEvent) => Promise<void>;
+  /** Queues a webhook delivery (at least once, deduplicated by event id on the receiver). */
+  webhook?: (
+    userId: string,
+    url: string,
+    type: string,
+    eventId: string,
+    data: Record<string, unknown>,
+  ) => Promise<void>;
+  webhookAllow: WebhookAllowList;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  limits: {
+    maxRequestBytes: number;
+    timeoutMs: number;
+    attempts: number;
+    backoffMs: number;
+    /** `predictionUpdated` re-reads the row after this long without an event (0: never). */
+    streamRecheckMs?: number;
+  };
+  /** Called after the commit that metered a prediction (drives `usageUpdated`). */
+  onMetered?: (userId: string) => void;
+};
