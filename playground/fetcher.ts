@@ -7,7 +7,7 @@ import { createClient, type Client } from 'graphql-ws';
 /**
  * GraphiQL's fetcher for this server: queries and mutations go over HTTP with the header
  * editor's headers; subscriptions go over graphql-ws on the same path, where the API takes
- * credentials from `connectionParams` instead of headers (../shared/API_SKETCH.md), so the
+ * credentials from `connectionParams` instead of headers, so the
  * `Authorization` / `X-API-Key` headers are turned into `{ authorization }` / `{ apiKey }`. One
  * WebSocket client per distinct credentials: changing the token in the editor reconnects.
  */

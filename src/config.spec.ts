@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, redactConfig } from './config.js';
+import { ConfigError, loadConfig, redactConfig, SECRET_KEYS } from './config.js';
 
 describe('loadConfig', () => {
   it('uses the embedded defaults when nothing is set', () => {
@@ -35,5 +35,41 @@ describe('loadConfig', () => {
   it('masks passwords when printed', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u:secret@db:5432/x' });
     expect(JSON.stringify(redactConfig(c))).not.toContain('secret');
+  });
+
+  it('lists the variables marked secret where they are defined, and prints none of their values', () => {
+    expect([...SECRET_KEYS].sort()).toEqual(
+      [
+        'DATABASE_URL',
+        'JWT_PRIVATE_KEYS',
+        'JWT_SECRET',
+        'METRICS_TOKEN',
+        'REDIS_URL',
+        'STRIPE_SECRET_KEY',
+        'STRIPE_WEBHOOK_SECRET',
+      ].sort(),
+    );
+    const values: Record<string, string> = {
+      DATABASE_URL: 'postgres://u:pw-database-secret@db:5432/x',
+      REDIS_URL: 'redis://:pw-redis-secret@cache:6379',
+      JWT_PRIVATE_KEYS: '{"keys":["jwk-secret-material"]}',
+      JWT_SECRET: `k1:${'hmac-secret-'.repeat(4)}`,
+      STRIPE_SECRET_KEY: 'sk_test_stripe-secret-key',
+      STRIPE_WEBHOOK_SECRET: 'whsec_stripe-webhook-secret',
+      METRICS_TOKEN: 'metrics-token-secret-value',
+    };
+    expect(Object.keys(values).sort()).toEqual([...SECRET_KEYS].sort());
+    const printed = JSON.stringify(redactConfig(loadConfig(values)));
+    for (const marker of [
+      'pw-database-secret',
+      'pw-redis-secret',
+      'jwk-secret-material',
+      'hmac-secret-',
+      'stripe-secret-key',
+      'stripe-webhook-secret',
+      'metrics-token-secret-value',
+    ]) {
+      expect(printed).not.toContain(marker);
+    }
   });
 });

@@ -8,12 +8,14 @@ import {
 } from './billing/billing.config.js';
 import { INFERENCE_ENV, inferenceConfigFrom, type InferenceSettings } from './inference/inference.config.js';
 import { JOBS_ENV, jobsConfigFrom, type JobsSettings } from './predictions/jobs.config.js';
-import { corsPolicyFrom, type CorsPolicy } from './http/cors.config.js';
+import { corsPolicyFrom } from './http/cors.config.js';
+import { GRAPHQL_ENV, graphqlConfigFrom, type GraphQLSettings } from './graphql/graphql.config.js';
+import { isSecret, secret } from './shared/config-secret.js';
 
 /**
  * Environment configuration, parsed once at start. A bad value stops the process with a message
- * naming the variable (Twenty's ConfigVariables.validate() does the same). Secrets are listed in
- * SECRET_KEYS so that `redactConfig` can print the config without them.
+ * naming the variable (Twenty's ConfigVariables.validate() does the same). Secrets are marked
+ * where they are defined (`secret(…)`); SECRET_KEYS lists them for redaction and deployment files.
  */
 const bool = (fallback: boolean) =>
   z
@@ -39,11 +41,11 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATABASE_URL: secret(url(['postgres:', 'postgresql:']).optional()),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DATABASE_POOL_IDLE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   DATA_DIR: z.string().min(1).default('.data'),
-  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  REDIS_URL: secret(url(['redis:', 'rediss:']).optional()),
   SEED_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
   MIGRATE_ON_START: z.enum(['auto', 'true', 'false']).default('auto'),
   MODEL_STORAGE_DIR: z.string().min(1).optional(),
@@ -53,10 +55,12 @@ const schema = z.object({
   GRAPHQL_MAX_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   SQL_DEBUG: bool(false),
   /** Bearer token `GET /metrics` requires; METRICS_PORT serves it on a port of its own instead. */
-  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_TOKEN: secret(z.string().min(16, 'must be at least 16 characters').optional()),
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
-  // JWT keys, API keys, rate limits, GraphQL hardening limits: src/auth/auth.config.ts.
+  // JWT keys, API keys, rate limits: src/auth/auth.config.ts.
   ...AUTH_ENV,
+  // Depth, cost, aliases, WebSocket connection limits: src/graphql/graphql.config.ts.
+  ...GRAPHQL_ENV,
   // Stripe, platform fee, overdue block: src/billing/billing.config.ts.
   ...BILLING_ENV,
   // Worker pool, devices, batching, limits: src/inference/inference.config.ts.
@@ -96,63 +100,18 @@ const schema = z.object({
  */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
+/** The parsed configuration: the feature settings and the core ones, as their parsers build them. */
 export type Config = AuthSettings &
+  GraphQLSettings &
   BillingSettings &
   InferenceSettings &
-  JobsSettings & {
-    env: 'development' | 'test' | 'production';
-    host: string;
-    port: number;
-    logLevel: string;
-    /** `auto`: pretty on a terminal outside production, JSON otherwise (src/shared/logger.ts). */
-    logFormat: 'auto' | 'json' | 'pretty';
-    /** Absent: run the embedded PGlite database under `dataDir`. */
-    databaseUrl?: string;
-    databasePoolMax: number;
-    databasePoolIdleMs: number;
-    dataDir: string;
-    /** Absent: in-process queue, pub/sub and rate limiter. */
-    redisUrl?: string;
-    /** Seed the demo catalog at start: `auto` means only on the embedded default's first start. */
-    seedOnStart: 'auto' | 'true' | 'false';
-    /** Apply migrations at start: `auto` means only on the embedded default. */
-    migrateOnStart: 'auto' | 'true' | 'false';
-    modelStorageDir: string;
-    introspection: boolean;
-    /** Serve GraphiQL at `GET /graphql` for browsers (defaults to `introspection`). */
-    playground: boolean;
-    /** How long SIGTERM waits for in-flight requests before cutting connections. */
-    shutdownGraceMs: number;
-    maxPageSize: number;
-    sqlDebug: boolean;
-    /**
-     * Who may read `GET /metrics`: with a token, requests bearing it; with a port, whoever reaches
-     * that port (and not the API's); with neither, anyone outside production and nobody in it.
-     */
-    metrics: { token?: string; port?: number; open: boolean };
-    /** Largest model file an upload may carry (bytes); bigger ones fail with PAYLOAD_TOO_LARGE. */
-    uploadMaxBytes: number;
-    /** Largest non-file multipart field (the `operations` and `map` JSON). */
-    uploadMaxFieldBytes: number;
-    /** Prefix of pub/sub channel names (lets test files and deployments share one Redis). */
-    pubSubPrefix: string;
-    /** How long anonymous catalog reads may be answered from the response cache; 0: off. */
-    catalogCacheTtlMs: number;
-    /** How long `predict` may reuse a resolved (model, version) between catalog writes; 0: off. */
-    predictVersionCacheTtlMs: number;
-    /** Browser origins allowed by CORS (CORS_ORIGINS; unset: localhost outside production, none in it). */
-    cors: CorsPolicy;
-  };
+  JobsSettings &
+  ReturnType<typeof coreConfigFrom>;
 
-export const SECRET_KEYS = [
-  'DATABASE_URL',
-  'REDIS_URL',
-  'JWT_PRIVATE_KEYS',
-  'JWT_SECRET',
-  'STRIPE_SECRET_KEY',
-  'STRIPE_WEBHOOK_SECRET',
-  'METRICS_TOKEN',
-] as const;
+/** The variables marked `secret(…)` where they are defined (here and in the feature configs). */
+export const SECRET_KEYS: readonly string[] = Object.entries(schema.shape)
+  .filter(([, variable]) => isSecret(variable))
+  .map(([name]) => name);
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -173,37 +132,62 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (auth.issues.length) throw new ConfigError(auth.issues);
   return {
     ...auth.settings,
+    ...graphqlConfigFrom(e),
     ...billingConfigFrom(e),
     ...inferenceConfigFrom(e),
     ...jobsConfigFrom(e),
+    ...coreConfigFrom(e),
+  };
+}
+
+/** The settings that belong to no feature: process, storage, database, Redis, HTTP. */
+function coreConfigFrom(e: z.output<typeof schema>) {
+  return {
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    /** `auto`: pretty on a terminal outside production, JSON otherwise (src/shared/logger.ts). */
     logFormat: e.LOG_FORMAT,
+    /** Absent: run the embedded PGlite database under `dataDir`. */
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     databasePoolIdleMs: e.DATABASE_POOL_IDLE_MS,
     dataDir: e.DATA_DIR,
+    /** Absent: in-process queue, pub/sub and rate limiter. */
     redisUrl: e.REDIS_URL,
+    /** Seed the demo catalog at start: `auto` means only on the embedded default's first start. */
     seedOnStart: e.SEED_ON_START,
+    /** Apply migrations at start: `auto` means only on the embedded default. */
     migrateOnStart: e.MIGRATE_ON_START,
     modelStorageDir: e.MODEL_STORAGE_DIR ?? `${e.DATA_DIR}/models`,
     introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+    /** Serve GraphiQL at `GET /graphql` for browsers (defaults to `introspection`). */
     playground: e.GRAPHQL_PLAYGROUND ?? e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+    /** How long SIGTERM waits for in-flight requests before cutting connections. */
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     maxPageSize: e.GRAPHQL_MAX_PAGE_SIZE,
     sqlDebug: e.SQL_DEBUG,
+    /**
+     * Who may read `GET /metrics`: with a token, requests bearing it; with a port, whoever reaches
+     * that port (and not the API's); with neither, anyone outside production and nobody in it.
+     */
     metrics: {
       token: e.METRICS_TOKEN,
       port: e.METRICS_PORT,
       open: e.NODE_ENV !== 'production' && !e.METRICS_TOKEN && !e.METRICS_PORT,
     },
+    /** Largest model file an upload may carry (bytes); bigger ones fail with PAYLOAD_TOO_LARGE. */
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+    /** Largest non-file multipart field (the `operations` and `map` JSON). */
     uploadMaxFieldBytes: e.UPLOAD_MAX_FIELD_BYTES,
+    /** Prefix of pub/sub channel names (lets test files and deployments share one Redis). */
     pubSubPrefix: e.PUBSUB_PREFIX,
+    /** How long anonymous catalog reads may be answered from the response cache; 0: off. */
     catalogCacheTtlMs: e.CATALOG_CACHE_TTL_MS,
+    /** How long `predict` may reuse a resolved (model, version) between catalog writes; 0: off. */
     predictVersionCacheTtlMs: e.PREDICT_VERSION_CACHE_TTL_MS,
+    /** Browser origins allowed by CORS (CORS_ORIGINS; unset: localhost outside production, none in it). */
     cors: corsPolicyFrom(e.CORS_ORIGINS, e.NODE_ENV),
   };
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { secret } from '../shared/config-secret.js';
 
 /**
- * The access layer's settings: JWT keys and lifetimes, API keys, rate limits and the GraphQL
- * hardening limits. src/config.ts spreads `AUTH_ENV` into its schema and calls `authConfigFrom`
+ * The access layer's settings: JWT keys and lifetimes, API keys and rate limits. src/config.ts spreads `AUTH_ENV` into its schema and calls `authConfigFrom`
  * so the whole environment is still parsed once, in one place, with one error format.
  */
 const positiveInt = (fallback: number, max = 1_000_000_000) =>
@@ -22,9 +22,9 @@ const rate = (fallback: string) =>
 
 export const AUTH_ENV = {
   /** A JWK set (`{"keys":[…]}`) of private signing keys; the first (or JWT_ACTIVE_KID) signs. */
-  JWT_PRIVATE_KEYS: z.string().min(1).optional(),
+  JWT_PRIVATE_KEYS: secret(z.string().min(1).optional()),
   /** HMAC secrets as `kid:secret` pairs separated by commas; the first (or JWT_ACTIVE_KID) signs. */
-  JWT_SECRET: z.string().min(1).optional(),
+  JWT_SECRET: secret(z.string().min(1).optional()),
   JWT_ACTIVE_KID: z.string().min(1).max(100).optional(),
   JWT_ISSUER: z.string().min(1).default('model-marketplace'),
   JWT_AUDIENCE: z.string().min(1).default('model-marketplace-api'),
@@ -51,13 +51,6 @@ export const AUTH_ENV = {
   RATE_LIMIT_PREDICT: rate('300/60'),
   RATE_LIMIT_UPLOAD: rate('20/3600'),
   RATE_LIMIT_AUTH: rate('20/60'),
-  GRAPHQL_MAX_DEPTH: positiveInt(15, 100),
-  GRAPHQL_MAX_COST: positiveInt(20_000),
-  GRAPHQL_MAX_ALIASES: positiveInt(30, 10_000),
-  // GraphiQL sends the whole editor (several operations) with an operationName.
-  GRAPHQL_MAX_OPERATIONS: positiveInt(5, 100),
-  WS_MAX_CONNECTIONS_PER_USER: positiveInt(10, 10_000),
-  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: positiveInt(20, 10_000),
 } as const;
 
 const authEnvSchema = z.object(AUTH_ENV);
@@ -92,16 +85,7 @@ export type RateLimitConfig = {
   limits: Record<RateLimitClass, BucketSpec>;
 };
 
-export type GraphQLLimitsConfig = {
-  maxDepth: number;
-  maxCost: number;
-  maxAliases: number;
-  maxOperations: number;
-  wsMaxConnectionsPerUser: number;
-  wsMaxSubscriptionsPerConnection: number;
-};
-
-export type AuthSettings = { auth: AuthConfig; rateLimit: RateLimitConfig; graphqlLimits: GraphQLLimitsConfig };
+export type AuthSettings = { auth: AuthConfig; rateLimit: RateLimitConfig };
 
 /** Builds the settings; returns issues (fail closed: production needs configured JWT keys). */
 export function authConfigFrom(e: AuthEnv & { NODE_ENV: string }): { settings: AuthSettings; issues: string[] } {
@@ -139,14 +123,6 @@ export function authConfigFrom(e: AuthEnv & { NODE_ENV: string }): { settings: A
           upload: e.RATE_LIMIT_UPLOAD,
           auth: e.RATE_LIMIT_AUTH,
         },
-      },
-      graphqlLimits: {
-        maxDepth: e.GRAPHQL_MAX_DEPTH,
-        maxCost: e.GRAPHQL_MAX_COST,
-        maxAliases: e.GRAPHQL_MAX_ALIASES,
-        maxOperations: e.GRAPHQL_MAX_OPERATIONS,
-        wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
-        wsMaxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       },
     },
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secret } from '../shared/config-secret.js';
 import { isDecimal, toUnits } from './money.js';
 
 /**
@@ -23,9 +24,9 @@ const moneyLimit = (fallback: string) =>
     );
 
 export const BILLING_ENV = {
-  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  STRIPE_SECRET_KEY: secret(z.string().min(1).optional()),
   /** `whsec_…`: verifies `POST /webhooks/stripe`; without it the route answers 503. */
-  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_SECRET: secret(z.string().min(1).optional()),
   /** Point the SDK at another host (tests use a local fake); defaults are Stripe's own API. */
   STRIPE_API_HOST: z.string().min(1).optional(),
   STRIPE_API_PORT: z.coerce.number().int().min(1).max(65535).optional(),

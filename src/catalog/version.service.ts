@@ -194,6 +194,16 @@ export class VersionService {
     return manager ? events : filterEvents(events, (e) => e.status === ModelVersionStatus.READY);
   }
 
+  /**
+   * A status event's version, read fresh: one subscription lives for many events, so neither the
+   * operation's identity map nor its loaders may answer (they would replay the first state).
+   */
+  async eventVersion(em: EntityManager, event: TopicPayloads['MODEL_VERSION_STATUS_CHANGED']): Promise<ModelVersion> {
+    const version = await em.fork().findOne(ModelVersion, { id: event.versionId });
+    if (!version) throw notFound('Model version');
+    return version;
+  }
+
   private async manageableVersion(ctx: ServiceContext, versionId: string): Promise<ModelVersion> {
     requireUser(ctx.caller);
     if (!UUID.test(versionId)) throw notFound('Model version');

@@ -20,7 +20,7 @@ const MAX_CONNECTIONS = 16;
  * The embedded default database: PostgreSQL compiled to WASM (PGlite), served on a loopback port
  * by pglite-socket so that the same `pg` driver and MikroORM code path serve both modes.
  * Without `maxConnections` pglite-socket accepts one connection and drops a pool's second one
- * (../shared/TOOLCHAIN.md); with it, statements from other connections wait while one is inside
+ * (pglite-socket's `maxConnections` option); with it, statements from other connections wait while one is inside
  * a transaction, which keeps transactions isolated on the single-threaded engine.
  *
  * @param dataDir folder that keeps the data across restarts; `memory://` for a throwaway one.

@@ -26,8 +26,8 @@ export function markSharedSession(orm: MikroORM): void {
  *
  * Why not `em.execute`: MikroORM inlines parameters into the SQL text, so every call is a new
  * text that PostgreSQL parses and plans again. For the group-commit statement of `predict`
- * (record-succeeded.sql.ts: seven CTEs and as many foreign keys) planning took 0.86 ms of its
- * 1.95 ms (EXPLAIN ANALYZE, 2026-11-24, this machine) — paid once per prediction by a lone client.
+ * (record-succeeded.sql.ts: seven CTEs and as many foreign keys) planning is close to half of
+ * the statement's time (EXPLAIN ANALYZE shows it) — paid once per prediction by a lone client.
  * After five executions PostgreSQL may switch a prepared statement to its generic plan
  * (plan_cache_mode = auto), which skips planning altogether; every parameter here is a JSON
  * document or a key, for which the generic plan is the custom one.

@@ -84,8 +84,12 @@ export class BullJobQueue<T> implements JobQueue<T> {
       try {
         await existing.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
         return 'added';
-      } catch {
-        return 'exists'; // another adder moved it back first
+      } catch (err) {
+        // Another adder moved it back first: then it is no longer failed or completed. Anything
+        // else (Redis gone, say) is the caller's to see.
+        const now = await existing.getState();
+        if (now !== 'failed' && now !== 'completed') return 'exists';
+        throw err;
       }
     }
     // BullMQ ignores an add whose jobId exists, so a race between two adders is still one job.
@@ -108,9 +112,12 @@ export class BullJobQueue<T> implements JobQueue<T> {
     try {
       await job.remove();
       return true;
-    } catch {
-      // Taken by a worker between getState and remove (remove refuses locked jobs).
-      return false;
+    } catch (err) {
+      // Taken by a worker between getState and remove (remove refuses locked jobs): then it is
+      // active now. Anything else (Redis gone, say) is the caller's to see.
+      const now = await job.getState();
+      if (now !== 'waiting' && now !== 'delayed' && now !== 'prioritized') return false;
+      throw err;
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * The job queue seam (../shared/ARCHITECTURE_SKETCH.md): one interface, two implementations,
+ * The job queue seam (README, Architecture): one interface, two implementations,
  * chosen once from config (create-job-queue.ts). Async predictions and webhook deliveries run on
  * it. Semantics both keep:
  * - `add` is idempotent by job id: adding an id that is waiting, delayed or running is a no-op

@@ -63,8 +63,8 @@ export class PredictionJobRunner {
    * Runs one job (the queue's handler). Safe to call again for the same id: a final job is left
    * alone, and only a RUNNING row can become SUCCEEDED. Its database work is two statements on the
    * way through: the claim (QUEUED → RUNNING, returning the row) and its share of a group commit
-   * (RUNNING → SUCCEEDED, metered; complete-succeeded.sql.ts) — the ORM round trips this used to
-   * take (load, update, reload, a transaction of five) made a worker CPU-bound at ~55 jobs/s.
+   * (RUNNING → SUCCEEDED, metered; complete-succeeded.sql.ts), not the ORM's load, update,
+   * reload and transaction, whose round trips would make a worker CPU-bound.
    */
   async execute(job: Job<PredictionJob>): Promise<void> {
     const em = this.deps.fork();

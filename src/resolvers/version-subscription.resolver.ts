@@ -1,9 +1,8 @@
-import type { GraphQLSchema } from 'graphql';
-import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import { Arg, Ctx, ID, Info, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { VersionService } from '../catalog/version.service.js';
 import { ModelVersion } from '../entities/model-version.entity.js';
 import type { GraphQLContext } from '../graphql/context.js';
-import { notFound } from '../shared/errors.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
 import { ModelVersionType } from './types/model-version.type.js';
 
@@ -18,6 +17,12 @@ export function registerVersionSubscriptions(schema: GraphQLSchema, versions: Ve
   servicesBySchema.set(schema, versions);
 }
 
+function wired(schema: GraphQLSchema): VersionService {
+  const versions = servicesBySchema.get(schema);
+  if (!versions) throw new Error('version subscriptions are not registered for this schema');
+  return versions;
+}
+
 type Payload = TopicPayloads['MODEL_VERSION_STATUS_CHANGED'];
 
 @Resolver(() => ModelVersionType)
@@ -29,22 +34,19 @@ export class VersionSubscriptionResolver {
     // Our own iterator rather than type-graphql's topics/filter: its `return()` reaches the
     // pub/sub unsubscribe directly (see src/subscriptions/event-bus.ts).
     subscribe: ({ args, context, info }: SubscribeResolverData<unknown, { modelId: string }, GraphQLContext>) => {
-      const versions = servicesBySchema.get(info.schema);
-      if (!versions) throw new Error('version subscriptions are not registered for this schema');
-      return versions.statusEvents(context, String(args.modelId));
+      return wired(info.schema).statusEvents(context, String(args.modelId));
     },
   })
   async modelVersionStatusChanged(
     @Root() event: Payload,
     @Ctx() ctx: GraphQLContext,
     @Arg('modelId', () => ID) _modelId: string,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<ModelVersion> {
     // One subscription lives for many events: read each with a fresh fork and fresh loader
     // entries, or the operation's identity map and DataLoader caches would replay old state.
     ctx.loaders.model.clear(event.modelId);
     ctx.loaders.version.clear(event.versionId);
-    const version = await ctx.em.fork().findOne(ModelVersion, { id: event.versionId });
-    if (!version) throw notFound('Model version');
-    return version;
+    return wired(info.schema).eventVersion(ctx.em, event);
   }
 }

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 
 /**
- * The error codes clients branch on (`extensions.code`), as ../shared/API_SKETCH.md names them.
+ * The error codes clients branch on (`extensions.code`): the README's Architecture section says how they reach clients.
  * Services throw `AppError`; the GraphQL edge turns it into a GraphQLError with this code, and
  * anything else becomes INTERNAL_SERVER_ERROR with its message masked.
  */

@@ -11,7 +11,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { Context as WsContext, SubscribePayload } from 'graphql-ws';
-import type { GraphQLLimitsConfig } from '../../auth/auth.config.js';
+import type { GraphQLLimitsConfig } from '../graphql.config.js';
 import { classifyOperation, RateLimitedError, type RateLimitPolicy } from '../../auth/rate-limit/rate-limit.policy.js';
 import type { Caller } from '../../shared/caller.js';
 import type { GraphQLContext } from '../context.js';
