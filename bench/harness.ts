@@ -14,8 +14,11 @@ export type BenchTarget = {
 };
 
 export type BenchResult = {
-  /** Named figures: latencies in ms, throughputs per second, bytes, ratios. */
-  metrics: Record<string, number | string>;
+  /**
+   * Named figures, numbers only (results.json is read by programs): latencies as a `<label> p50
+   * <unit>` and `<label> p99 <unit>` pair (`latency()`), throughputs per second, bytes, ratios.
+   */
+  metrics: Record<string, number>;
   targets?: BenchTarget[];
   notes?: string[];
 };
@@ -40,6 +43,11 @@ export function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank];
+}
+
+/** A latency figure as the two numeric metrics the chart and summary pair up again. */
+export function latency(label: string, p50: number, p99: number, unit = 'ms'): Record<string, number> {
+  return { [`${label} p50 ${unit}`]: p50, [`${label} p99 ${unit}`]: p99 };
 }
 
 export const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -17,6 +17,8 @@ const dir = join(import.meta.dirname, 'scenarios');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.filter((a) => !a.startsWith('--'));
+/** How these figures were produced, recorded beside them. */
+const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
@@ -31,7 +33,7 @@ if (scenarios.length === 0) {
   process.exit(1);
 }
 
-const results: Record<string, BenchResult & { title: string; seconds: number; date: string }> = {};
+const results: Record<string, BenchResult & { title: string; seconds: number; date: string; command: string }> = {};
 const summary: SummaryRow[] = [];
 const progress = createProgress(scenarios.length);
 let failed = 0;
@@ -42,7 +44,7 @@ for (const [i, s] of scenarios.entries()) {
   try {
     const r = await s.run({ quick, log: (m) => progress.log(m) });
     const seconds = elapsed();
-    results[s.name] = { ...r, title: s.title, seconds, date: new Date().toISOString() };
+    results[s.name] = { ...r, title: s.title, seconds, date: new Date().toISOString(), command };
     summary.push({ name: s.name, seconds, result: r });
     for (const [k, v] of Object.entries(r.metrics)) progress.log(`${k.padEnd(48)} ${v}`);
     for (const t of r.targets ?? []) {
@@ -76,6 +78,7 @@ const out = {
     node: process.version,
   },
   quick,
+  command,
   results: { ...previous, ...results },
 };
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);

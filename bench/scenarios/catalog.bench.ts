@@ -7,7 +7,7 @@ import { startTestServer, type TestServer } from '../../test/support/test-server
 import { createApp } from '../../src/app.js';
 import { startServer } from '../../src/http/server.js';
 import type { BenchScenario } from '../harness.js';
-import { round } from '../harness.js';
+import { latency, round } from '../harness.js';
 import { load } from '../support/load.js';
 import { startBareApollo } from '../support/bare-apollo.js';
 
@@ -71,16 +71,20 @@ export const scenario: BenchScenario = {
         const constant = sql[5] === sql[20] && sql[20] === sql[50];
         return {
           metrics: {
-            'sql statements (page of 5 / 20 / 50)': `${sql[5]} / ${sql[20]} / ${sql[50]}`,
+            'sql statements, page of 5': sql[5],
+            'sql statements, page of 20': sql[20],
+            'sql statements, page of 50': sql[50],
             'ours cold (cache off) requests/s': cold.rps,
-            'ours cold p50 / p99 ms': `${cold.p50Ms} / ${cold.p99Ms}`,
+            ...latency('ours cold', cold.p50Ms, cold.p99Ms, 'ms'),
             'ours warm (response cache) requests/s': ours.rps,
-            'ours warm p50 / p99 ms': `${ours.p50Ms} / ${ours.p99Ms}`,
+            ...latency('ours warm', ours.p50Ms, ours.p99Ms, 'ms'),
             'bare apollo requests/s': baseline.rps,
-            'bare apollo p50 / p99 ms': `${baseline.p50Ms} / ${baseline.p99Ms}`,
+            ...latency('bare apollo', baseline.p50Ms, baseline.p99Ms, 'ms'),
             'throughput ratio cold / bare': coldRatio,
             'throughput ratio warm / bare': ratio,
-            'failed requests (cold, warm, bare)': `${cold.failed}, ${ours.failed}, ${baseline.failed}`,
+            'failed requests, cold': cold.failed,
+            'failed requests, warm': ours.failed,
+            'failed requests, bare': baseline.failed,
           },
           targets: [
             {

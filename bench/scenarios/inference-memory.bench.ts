@@ -84,7 +84,7 @@ export const scenario: BenchScenario = {
           'idle worker address space MB (each, what RLIMIT_AS is added to)': round(idle.stats[0].vmBytes / MB, 1),
           'pool cost in this process MB': round(idle.own / MB, 1),
           'per cached session RSS MB (mean)': round(perSession / MB, 1),
-          'per cached session RSS MB (each step)': perStep.map((b) => round(b / MB, 1)).join(', '),
+          ...Object.fromEntries(perStep.map((b, i) => [`cached session ${i + 1} RSS MB`, round(b / MB, 1)])),
           'per cached session, as the cache counts it MB': round(
             stats[0].cacheBytes / stats[0].sessions.length / MB,
             1,
@@ -94,8 +94,8 @@ export const scenario: BenchScenario = {
             (afterEviction.workers - full.workers) / MB,
             1,
           ),
-          'sessions per worker after eviction': stats.map((s) => s.sessions.length).join(', '),
-          'worker V8 heap MB': stats.map((s) => round(s.heapUsedBytes / MB, 1)).join(', '),
+          ...Object.fromEntries(stats.map((s, i) => [`worker ${i + 1} sessions after eviction`, s.sessions.length])),
+          ...Object.fromEntries(stats.map((s, i) => [`worker ${i + 1} V8 heap MB`, round(s.heapUsedBytes / MB, 1)])),
         },
         targets: [
           {

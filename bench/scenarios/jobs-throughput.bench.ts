@@ -13,7 +13,7 @@ import { deleteRedisKeys, startWorkerProcess, stopAll, type AppProcess } from '.
 import { Factory } from '../../test/support/factories.js';
 import { createTestDatabase } from '../../test/support/test-database.js';
 import type { BenchScenario } from '../harness.js';
-import { percentile, round } from '../harness.js';
+import { latency, percentile, round } from '../harness.js';
 
 /**
  * Queued predictions per second through BullMQ on Redis and worker processes (src/worker.ts, one
@@ -98,12 +98,14 @@ export const scenario: BenchScenario = {
           'synchronous predict/s (baseline)': round(sync.perSecond, 1),
           'queued, 1 worker: jobs/s': round(one.perSecond, 1),
           'queued, 2 workers: jobs/s': round(two.perSecond, 1),
-          'createPrediction (row + event + enqueue)/s while 1 / 2 workers ran': `${round(one.createdPerSecond, 1)} / ${round(two.createdPerSecond, 1)}`,
-          'queued, 1 worker: created → SUCCEEDED p50 / p99 ms': `${one.p50} / ${one.p99}`,
-          'queued, 2 workers: created → SUCCEEDED p50 / p99 ms': `${two.p50} / ${two.p99}`,
+          'createPrediction (row + event + enqueue)/s while 1 worker ran': round(one.createdPerSecond, 1),
+          'createPrediction (row + event + enqueue)/s while 2 workers ran': round(two.createdPerSecond, 1),
+          ...latency('queued, 1 worker: created → SUCCEEDED', one.p50, one.p99, 'ms'),
+          ...latency('queued, 2 workers: created → SUCCEEDED', two.p50, two.p99, 'ms'),
           'ratio 1 worker / synchronous': round(one.perSecond / sync.perSecond, 3),
           'ratio 2 workers / 1 worker': round(two.perSecond / one.perSecond, 3),
-          'usage records (expected)': `${billed?.n} (${expectedBilled})`,
+          'usage records': Number(billed?.n ?? 0),
+          'usage records expected': expectedBilled,
         },
         targets: [
           {

@@ -8,7 +8,7 @@ import { PredictionRecorder } from '../../src/predictions/prediction-recorder.js
 import { BillingFixtures } from '../../test/billing/billing-fixtures.js';
 import { startTestServer } from '../../test/support/test-server.js';
 import type { BenchScenario } from '../harness.js';
-import { percentile, round } from '../harness.js';
+import { latency, percentile, round } from '../harness.js';
 
 /**
  * What completing a queued prediction costs with its billing, against completing it without any.
@@ -133,19 +133,30 @@ export const scenario: BenchScenario = {
       const ratio = round(p(withMeter, 50) / p(without, 50), 3);
       return {
         metrics: {
-          'baseline: ORM transaction, no billing (load, set SUCCEEDED, commit) p50 / p99 ms': `${p(without, 50)} / ${p(without, 99)}`,
-          'ours: completeSucceeded, billed (one statement) p50 / p99 ms': `${p(withMeter, 50)} / ${p(withMeter, 99)}`,
-          'floor: bare UPDATE, no billing p50 / p99 ms': `${p(bare, 50)} / ${p(bare, 99)}`,
+          ...latency(
+            'baseline: ORM transaction, no billing (load, set SUCCEEDED, commit)',
+            p(without, 50),
+            p(without, 99),
+            'ms',
+          ),
+          ...latency('ours: completeSucceeded, billed (one statement)', p(withMeter, 50), p(withMeter, 99), 'ms'),
+          ...latency('floor: bare UPDATE, no billing', p(bare, 50), p(bare, 99), 'ms'),
           'billing added over the bare UPDATE p50 ms': round(p(withMeter, 50) - p(bare, 50), 3),
           'p50 ratio ours / baseline': ratio,
           'one consumer, concurrent, group commit: completions/s': round(concurrent / elapsed, 1),
-          'one consumer, concurrent: p50 / p99 ms': `${p(latencies, 50)} / ${p(latencies, 99)}`,
+          ...latency('one consumer, concurrent:', p(latencies, 50), p(latencies, 99), 'ms'),
           'one capped consumer, concurrent sync recordings (cap admitted per group): recordings/s': round(
             concurrent / syncElapsed,
             1,
           ),
-          'one capped consumer, concurrent sync recordings: p50 / p99 ms': `${p(syncLatencies, 50)} / ${p(syncLatencies, 99)}`,
-          'usage records written (expected)': `${check?.n} (${perArm + concurrent})`,
+          ...latency(
+            'one capped consumer, concurrent sync recordings:',
+            p(syncLatencies, 50),
+            p(syncLatencies, 99),
+            'ms',
+          ),
+          'usage records written': Number(check?.n ?? 0),
+          'usage records expected': perArm + concurrent,
         },
         targets: [
           {

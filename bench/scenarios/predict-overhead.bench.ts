@@ -11,8 +11,9 @@ import { Factory } from '../../test/support/factories.js';
 import { startTestServer } from '../../test/support/test-server.js';
 import { storedVersion } from '../../test/predictions/prediction-fixtures.js';
 import type { BenchScenario } from '../harness.js';
-import { percentile, round } from '../harness.js';
+import { latency, percentile, round } from '../harness.js';
 import { decodingPredict, startBareApollo } from '../support/bare-apollo.js';
+import { timeRequests } from '../support/load.js';
 import { startThreadHop } from '../support/thread-hop.js';
 
 /**
@@ -90,11 +91,7 @@ export const scenario: BenchScenario = {
 
       const headers = { 'content-type': 'application/json', ...(await authHeaders(server.app, consumer)) };
       const body = JSON.stringify({ query: print(PredictDocument), variables: { modelId: model.id, inputs: [input] } });
-      const predict = await timeEach(n, warmup, async () => {
-        const res = await fetch(`${server.origin}/graphql`, { method: 'POST', headers, body });
-        const json = (await res.json()) as { errors?: unknown };
-        if (json.errors) throw new Error(`predict failed: ${JSON.stringify(json.errors)}`);
-      });
+      const predict = await timeRequests({ url: `${server.origin}/graphql`, headers, body, n, warmup });
       log(`predict over HTTP p50 ${round(percentile(predict, 50))} ms`);
 
       // The floor HTTP and GraphQL alone set: a bare Apollo Server answering the same request
@@ -107,11 +104,7 @@ export const scenario: BenchScenario = {
       const bare = await startBareApollo(decodingPredict(answer));
       let transport: number[];
       try {
-        transport = await timeEach(n, warmup, async () => {
-          const res = await fetch(bare.url, { method: 'POST', headers, body });
-          const json = (await res.json()) as { errors?: unknown };
-          if (json.errors) throw new Error(`bare predict failed: ${JSON.stringify(json.errors)}`);
-        });
+        transport = await timeRequests({ url: bare.url, headers, body, n, warmup });
       } finally {
         await bare.close();
       }
@@ -125,14 +118,19 @@ export const scenario: BenchScenario = {
       return {
         metrics: {
           requests: n,
-          'direct session.run p50 / p99 ms': `${p(direct, 50)} / ${p(direct, 99)}`,
-          'thread hop (validate + worker thread) p50 / p99 ms': `${p(threadHop, 50)} / ${p(threadHop, 99)}`,
-          'engine (validate + pool) p50 / p99 ms': `${p(engine, 50)} / ${p(engine, 99)}`,
-          'engine over thread hop p50 / p99 ms': `${processHopP50} / ${round(p(engine, 99) - p(threadHop, 99))}`,
-          'predict over HTTP p50 / p99 ms': `${p(predict, 50)} / ${p(predict, 99)}`,
-          'engine overhead p50 / p99 ms': `${round(p(engine, 50) - p(direct, 50))} / ${round(p(engine, 99) - p(direct, 99))}`,
-          'predict overhead p50 / p99 ms': `${overheadP50} / ${round(p(predict, 99) - p(direct, 99))}`,
-          'bare Apollo, same request and client p50 / p99 ms': `${p(transport, 50)} / ${p(transport, 99)}`,
+          ...latency('direct session.run', p(direct, 50), p(direct, 99), 'ms'),
+          ...latency('thread hop (validate + worker thread)', p(threadHop, 50), p(threadHop, 99), 'ms'),
+          ...latency('engine (validate + pool)', p(engine, 50), p(engine, 99), 'ms'),
+          ...latency('engine over thread hop', processHopP50, round(p(engine, 99) - p(threadHop, 99)), 'ms'),
+          ...latency('predict over HTTP', p(predict, 50), p(predict, 99), 'ms'),
+          ...latency(
+            'engine overhead',
+            round(p(engine, 50) - p(direct, 50)),
+            round(p(engine, 99) - p(direct, 99)),
+            'ms',
+          ),
+          ...latency('predict overhead', overheadP50, round(p(predict, 99) - p(direct, 99)), 'ms'),
+          ...latency('bare Apollo, same request and client', p(transport, 50), p(transport, 99), 'ms'),
           'predict minus bare Apollo minus session.run p50 ms': ownP50,
         },
         targets: [
@@ -150,7 +148,7 @@ export const scenario: BenchScenario = {
           },
         ],
         notes: [
-          'predict includes the HTTP round trip on loopback (fetch client in this process), JSON parsing, auth, the version lookup (cached), the quota query (alongside inference) and the recording statement (prediction, usage record, counters: one commit).',
+          'predict includes the HTTP round trip on loopback (one fetch client in a process of its own), JSON parsing, auth, the version lookup (cached), the quota query (alongside inference) and the recording statement (prediction, usage record, counters: one commit).',
           'The bare Apollo line is the floor that HTTP, Express and graphql-js set for this request and client before any of our work: the target is below it on this machine.',
         ],
       };

@@ -5,7 +5,7 @@ import { CatalogPageDocument } from '../../test/generated/graphql.js';
 import { Factory } from '../../test/support/factories.js';
 import { startTestServer, type TestServer } from '../../test/support/test-server.js';
 import type { BenchScenario } from '../harness.js';
-import { percentile, round } from '../harness.js';
+import { latency, percentile, round } from '../harness.js';
 
 const WORDS = [
   'image',
@@ -146,11 +146,11 @@ export const scenario: BenchScenario = {
       return {
         metrics: {
           'models in catalog': 10_000,
-          'baseline NEWEST page p50 / p99 ms': `${baseline.p50} / ${baseline.p99}`,
-          'full-text RELEVANCE p50 / p99 ms': `${fts.p50} / ${fts.p99}`,
-          'typo fallback (trigram) p50 / p99 ms': `${fuzzy.p50} / ${fuzzy.p99}`,
-          'search + tags + price + rating, TOP_RATED p50 / p99 ms': `${filtered.p50} / ${filtered.p99}`,
-          'task filter, TOP_RATED p50 / p99 ms': `${topRated.p50} / ${topRated.p99}`,
+          ...latency('baseline NEWEST page', baseline.p50, baseline.p99, 'ms'),
+          ...latency('full-text RELEVANCE', fts.p50, fts.p99, 'ms'),
+          ...latency('typo fallback (trigram)', fuzzy.p50, fuzzy.p99, 'ms'),
+          ...latency('search + tags + price + rating, TOP_RATED', filtered.p50, filtered.p99, 'ms'),
+          ...latency('task filter, TOP_RATED', topRated.p50, topRated.p99, 'ms'),
           'full-text p50 / baseline p50': round(fts.p50 / baseline.p50, 2),
           'typo fallback p50 / baseline p50': round(fuzzy.p50 / baseline.p50, 2),
         },

@@ -16,7 +16,7 @@ import { tokenFor } from '../../test/support/auth.js';
 import { Factory } from '../../test/support/factories.js';
 import { createTestDatabase } from '../../test/support/test-database.js';
 import type { BenchScenario, BenchTarget } from '../harness.js';
-import { percentile, round } from '../harness.js';
+import { latency, percentile, round } from '../harness.js';
 
 /**
  * Delivery latency of job events to many graphql-ws subscribers on ONE API process (src/main.ts,
@@ -92,16 +92,19 @@ export const scenario: BenchScenario = {
       });
       const publish = () => app!.events.publish('USER_PREDICTION_EVENTS', consumer.id, event());
 
-      const metrics: Record<string, number | string> = { 'events per size': events };
+      const metrics: Record<string, number> = { 'events per size': events };
       const targets: BenchTarget[] = [];
       for (const n of sizes) {
         log(`bare EventBus: ${n} subscribers`);
         const base = await fanOutBare(bare, consumer.id, n, events, publish);
         log(`graphql-ws: ${n} subscribers on one server`);
         const ws = await fanOutWs(url, authorization, n, events, publish, log);
-        metrics[`${n} bare EventBus p50 / p99 / max ms`] = `${base.p50} / ${base.p99} / ${base.max}`;
-        metrics[`${n} graphql-ws p50 / p99 / max ms`] = `${ws.p50} / ${ws.p99} / ${ws.max}`;
-        metrics[`${n} graphql-ws delivered / expected`] = `${ws.delivered} / ${ws.expected}`;
+        Object.assign(metrics, latency(`${n} bare EventBus`, base.p50, base.p99));
+        metrics[`${n} bare EventBus max ms`] = base.max;
+        Object.assign(metrics, latency(`${n} graphql-ws`, ws.p50, ws.p99));
+        metrics[`${n} graphql-ws max ms`] = ws.max;
+        metrics[`${n} graphql-ws delivered`] = ws.delivered;
+        metrics[`${n} graphql-ws expected`] = ws.expected;
         metrics[`${n} p99 ratio graphql-ws / bare`] = round(ws.p99 / Math.max(base.p99, 0.001), 1);
         if (n >= 5000 || (quick && n === sizes.at(-1))) {
           targets.push({

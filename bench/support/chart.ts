@@ -21,18 +21,21 @@ export type LatencyBar = { label: string; unit: string; p50: number; p99: number
 export type RatioBar = { label: string; value: number; pass?: boolean };
 export type ScenarioSeries = { name: string; title: string; latencies: LatencyBar[]; ratios: RatioBar[] };
 
-const LATENCY_KEY = /^(.*?)[\s,]*p50 \/ p99\s*\(?([^()\s]+)\)?\s*$/;
-const PAIR = /^\s*(-?[\d.]+)\s*\/\s*(-?[\d.]+)\s*$/;
+/** `<label> p50 <unit>`, whose partner is `<label> p99 <unit>` (bench/harness.ts `latency()`). */
+const P50_KEY = /^(.*?) p50 (\S+)$/;
 
 /** The bars one scenario's result gives (empty lists when it follows neither convention). */
 export function seriesOf(name: string, result: ResultsFile['results'][string]): ScenarioSeries {
   const latencies: LatencyBar[] = [];
   const ratios: RatioBar[] = [];
-  for (const [key, value] of Object.entries(result.metrics ?? {})) {
-    const lat = LATENCY_KEY.exec(key);
-    const pair = typeof value === 'string' ? PAIR.exec(value) : null;
-    if (lat && pair) {
-      latencies.push({ label: lat[1].trim() || name, unit: lat[2], p50: Number(pair[1]), p99: Number(pair[2]) });
+  const metrics = result.metrics ?? {};
+  for (const [key, value] of Object.entries(metrics)) {
+    const lat = P50_KEY.exec(key);
+    const p99 = lat ? metrics[`${lat[1]} p99 ${lat[2]}`] : undefined;
+    if (lat && typeof p99 === 'number') {
+      latencies.push({ label: lat[1].trim() || name, unit: lat[2], p50: value, p99 });
+    } else if (/ p99 \S+$/.test(key) && typeof metrics[key.replace(/ p99 (\S+)$/, ' p50 $1')] === 'number') {
+      continue;
     } else if (typeof value === 'number' && Number.isFinite(value) && /ratio|\/ baseline/i.test(key)) {
       const target = result.targets?.find((t) => t.value === value);
       ratios.push({ label: key.replace(/^throughput ratio\s*/i, ''), value, pass: target?.pass });
