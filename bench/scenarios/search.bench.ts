@@ -47,12 +47,13 @@ async function insertCatalog(server: TestServer, count: number, ownerIds: string
   const em = server.app.db.orm.em.fork();
   await em.execute(
     `insert into models (id, owner_id, slug, name, description, tags, task, framework, license, price_per_request,
-       currency, free_requests_per_month, rating_count, rating_sum, prediction_count, created_at, updated_at)
+       currency, free_requests_per_month, rating_count, rating_sum, prediction_count, pricing_effective_from, created_at, updated_at)
      select gen_random_uuid(), (string_to_array(?, ',')::uuid[])[1 + i % ?], 'bench-' || i,
        initcap(w[1 + i % ?]) || ' ' || w[1 + (i / 7) % ?] || ' model ' || i,
        'A ' || w[1 + (i / 3) % ?] || ' model for ' || w[1 + (i / 11) % ?] || ' and ' || w[1 + (i / 13) % ?] || ' workloads.',
        array[w[1 + (i / 5) % ?], w[1 + (i / 17) % ?]], (string_to_array(?, ','))[1 + i % ?], 'onnx', 'MIT',
        ((i % 50) / 10000.0)::numeric(20,10), 'USD', 100, i % 40, (i % 40) * (1 + i % 5), (i * 7919) % 100000,
+       timestamptz '2026-01-01' + make_interval(secs => i),
        timestamptz '2026-01-01' + make_interval(secs => i), timestamptz '2026-01-01' + make_interval(secs => i)
      from generate_series(1, ?) as i, (select string_to_array(?, ',') as w) words`,
     // Lists travel as comma-joined text: MikroORM expands an array parameter into `?, ?, …`.
