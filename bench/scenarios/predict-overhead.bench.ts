@@ -91,7 +91,16 @@ export const scenario: BenchScenario = {
 
       const headers = { 'content-type': 'application/json', ...(await authHeaders(server.app, consumer)) };
       const body = JSON.stringify({ query: print(PredictDocument), variables: { modelId: model.id, inputs: [input] } });
+      // Where a predict's time goes inside the server: its own stages timed as they run (the
+      // service call, and within it the acceptance read, the pool run and the recording commit).
+      const spans = timeSpans([
+        ['service.predict', server.app.services.predictions, 'predict'],
+        ['metering.accept (alongside the run)', server.app.services.billing.metering, 'accept'],
+        ['inference.run', server.app.inference, 'run'],
+        ['metering.recordSucceeded (commit)', server.app.services.billing.metering, 'recordSucceeded'],
+      ]);
       const predict = await timeRequests({ url: `${server.origin}/graphql`, headers, body, n, warmup });
+      const stages = spans.stop(n);
       log(`predict over HTTP p50 ${round(percentile(predict, 50))} ms`);
 
       // The floor HTTP and GraphQL alone set: a bare Apollo Server answering the same request
@@ -132,6 +141,14 @@ export const scenario: BenchScenario = {
           ...latency('predict overhead', overheadP50, round(p(predict, 99) - p(direct, 99)), 'ms'),
           ...latency('bare Apollo, same request and client', p(transport, 50), p(transport, 99), 'ms'),
           'predict minus bare Apollo minus session.run p50 ms': ownP50,
+          ...Object.fromEntries(
+            Object.entries(stages).flatMap(([label, xs]) =>
+              Object.entries(latency(`span ${label}`, p(xs, 50), p(xs, 99))),
+            ),
+          ),
+          'span outside service.predict (HTTP, GraphQL, context) p50 ms': round(
+            p(predict, 50) - p(stages['service.predict'] ?? [0], 50),
+          ),
         },
         targets: [
           {
@@ -167,4 +184,33 @@ async function timeEach(n: number, warmup: number, fn: () => Promise<void>): Pro
     samples.push(performance.now() - t);
   }
   return samples;
+}
+
+/**
+ * Wraps async methods to record how long each call takes, until `stop` puts them back and
+ * returns the last `n` durations (ms) of each.
+ */
+function timeSpans(targets: [label: string, owner: object, method: string][]) {
+  const samples: Record<string, number[]> = {};
+  const restore: (() => void)[] = [];
+  for (const [label, owner, method] of targets) {
+    const o = owner as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const original = o[method];
+    samples[label] = [];
+    o[method] = async function (this: unknown, ...args: unknown[]) {
+      const t = performance.now();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        samples[label].push(performance.now() - t);
+      }
+    };
+    restore.push(() => (o[method] = original));
+  }
+  return {
+    stop(n: number): Record<string, number[]> {
+      for (const r of restore) r();
+      return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.slice(-n)]));
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebSocket } from 'ws';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { PredictionStatus, Role } from '../../src/entities/enums.js';
@@ -17,6 +17,8 @@ import { Factory } from '../../test/support/factories.js';
 import { createTestDatabase } from '../../test/support/test-database.js';
 import type { BenchScenario, BenchTarget } from '../harness.js';
 import { latency, percentile, round } from '../harness.js';
+
+const SUBSCRIBERS = join(import.meta.dirname, '../support/ws-subscribers.mjs');
 
 /**
  * Delivery latency of job events to many graphql-ws subscribers on ONE API process (src/main.ts,
@@ -98,7 +100,7 @@ export const scenario: BenchScenario = {
         log(`bare EventBus: ${n} subscribers`);
         const base = await fanOutBare(bare, consumer.id, n, events, publish);
         log(`graphql-ws: ${n} subscribers on one server`);
-        const ws = await fanOutWs(url, authorization, n, events, publish, log);
+        const ws = await fanOutWs([url], authorization, n, events, publish, log);
         Object.assign(metrics, latency(`${n} bare EventBus`, base.p50, base.p99));
         metrics[`${n} bare EventBus max ms`] = base.max;
         Object.assign(metrics, latency(`${n} graphql-ws`, ws.p50, ws.p99));
@@ -115,15 +117,40 @@ export const scenario: BenchScenario = {
           });
         }
       }
+      // The same 5,000 split over two API processes on the one Redis: what scaling out buys.
+      const largest = sizes.at(-1)!;
+      const second = await startApiProcess({
+        ...shared,
+        LOG_LEVEL: 'info',
+        RUN_JOBS: 'false',
+        MIGRATE_ON_START: 'false',
+        WS_MAX_CONNECTIONS_PER_USER: '10000',
+      });
+      log(`graphql-ws: ${largest} subscribers over 2 API processes`);
+      const split = await fanOutWs(
+        [url, `${second.origin.replace('http', 'ws')}/graphql`],
+        authorization,
+        largest,
+        events,
+        publish,
+        log,
+      );
+      Object.assign(metrics, latency(`${largest} graphql-ws over 2 API processes`, split.p50, split.p99));
+      metrics[`${largest} graphql-ws over 2 API processes delivered`] = split.delivered;
+      metrics[`${largest} p99 ratio 2 API processes / 1`] = round(
+        split.p99 / Math.max(metrics[`${largest} graphql-ws p99 ms`], 0.001),
+        2,
+      );
+      await second.stop();
       await server.stop();
       return {
         metrics,
         targets,
         notes: [
           'An event is executed once per operation and caller (sharedSubscribe, src/subscriptions/shared-execution.ts): one PostgreSQL read per event, not per subscriber.',
-          'What is left is one socket write per subscriber: a CPU profile of the server during the 5,000 run (2026-11-24) spent ~23 µs per delivery, ~18 µs of it in the kernel (writev on a loopback TCP socket), so the last of 5,000 sockets is written ~100 ms after the first on this 2-core VM: p99 is that floor, not queueing.',
-          'Clients run in the bench process: their receipt time includes parsing every message on one event loop.',
-          'Server: one src/main.ts process, RUN_JOBS=false, pub/sub over Redis; 2-core machine shared with PostgreSQL, Redis and the clients.',
+          'What is left is one socket write per subscriber: a CPU profile of the server during the 5,000 run spent ~23 µs per delivery, ~18 µs of it in the kernel (writev on a loopback TCP socket), so the last of 5,000 sockets is written ~100 ms after the first on this 2-core VM: p99 is that floor, not queueing.',
+          `Clients run in ${SUBSCRIBER_PROCESSES} processes of their own (bench/support/ws-subscribers.mjs); latency is from just before publish to each receipt, on the one system clock (performance.timeOrigin + now).`,
+          'Server: one src/main.ts process, RUN_JOBS=false, pub/sub over Redis; the machine is shared with PostgreSQL, Redis and the client processes.',
         ],
       };
     } finally {
@@ -238,80 +265,79 @@ async function untilEveryoneHasOne(got: Uint8Array, publish: () => Promise<void>
   await quiet(lastMessageAt, 2000);
 }
 
+/** Subscriber processes (bench/support/ws-subscribers.mjs): the clients never share this event loop. */
+const SUBSCRIBER_PROCESSES = 2;
+
+type Child = ChildProcess & { inbox: Array<{ type: string; round?: number; times?: number[] }> };
+
+function nextMessage(child: Child, type: string, round?: number, timeoutMs = 60_000): Promise<{ times?: number[] }> {
+  const end = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const look = () => {
+      const i = child.inbox.findIndex((m) => m.type === type && (round === undefined || m.round === round));
+      if (i >= 0) return resolve(child.inbox.splice(i, 1)[0]);
+      if (child.exitCode !== null) return reject(new Error(`subscriber process exited ${child.exitCode}`));
+      if (Date.now() > end) return reject(new Error(`no '${type}' from a subscriber process in ${timeoutMs} ms`));
+      setTimeout(look, 5);
+    };
+    look();
+  });
+}
+
 async function fanOutWs(
-  url: string,
+  urls: string[],
   authorization: string,
   n: number,
   events: number,
   publish: () => Promise<void>,
   log: (m: string) => void,
 ): Promise<Sample> {
-  let t0 = 0;
-  let count = 0;
-  let live = false;
+  const counts = Array.from(
+    { length: SUBSCRIBER_PROCESSES },
+    (_, i) => Math.floor(n / SUBSCRIBER_PROCESSES) + (i < n % SUBSCRIBER_PROCESSES ? 1 : 0),
+  );
+  // Subscriber process i connects to API process i mod urls.length.
+  const children = counts.map((count, i) => {
+    const url = urls[i % urls.length];
+    const child = fork(SUBSCRIBERS, [JSON.stringify({ url, authorization, count })], { stdio: 'inherit' }) as Child;
+    child.inbox = [];
+    child.on('message', (m: Child['inbox'][number]) => child.inbox.push(m));
+    return child;
+  });
   const lat: number[] = [];
-  const got = new Uint8Array(n);
-  let last = 0;
-  const sockets: WebSocket[] = [];
-  const connect = (i: number) =>
-    new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, 'graphql-transport-ws');
-      sockets.push(ws);
-      const timer = setTimeout(() => reject(new Error(`subscriber ${i}: no ack in 60 s`)), 60_000);
-      ws.on('error', reject);
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
-      ws.on('message', (raw: Buffer) => {
-        const at = performance.now();
-        last = at;
-        const m = JSON.parse(raw.toString()) as { type: string };
-        if (m.type === 'connection_ack') {
-          clearTimeout(timer);
-          ws.send(
-            JSON.stringify({
-              id: '1',
-              type: 'subscribe',
-              payload: { query: 'subscription { myPredictionEvents { id status } }' },
-            }),
-          );
-          resolve();
-        } else if (m.type === 'next') {
-          got[i] = 1;
-          if (live) {
-            lat.push(at - t0);
-            count++;
-          }
-        } else if (m.type === 'error') reject(new Error(`subscriber ${i}: ${raw.toString()}`));
-      });
-    });
   try {
-    for (let i = 0; i < n; i += 250) {
-      await Promise.all(Array.from({ length: Math.min(250, n - i) }, (_, k) => connect(i + k)));
+    await Promise.all(children.map((c) => nextMessage(c, 'ready', undefined, 180_000)));
+    log(`  ${n} connected from ${SUBSCRIBER_PROCESSES} processes; waiting until every subscription receives`);
+    // Warm-up: subscriptions start asynchronously; publish until every socket has had an event.
+    const end = Date.now() + 180_000;
+    const live = new Set<Child>();
+    while (live.size < children.length) {
+      if (Date.now() > end) throw new Error('not every subscription went live in 180 s');
+      await publish();
+      await new Promise((r) => setTimeout(r, 500));
+      for (const c of children) if (c.inbox.some((m) => m.type === 'live')) live.add(c);
     }
-    log(`  ${n} connected; waiting until every subscription receives`);
-    await untilEveryoneHasOne(got, publish, () => last);
-    live = true;
-    await measure(
-      n,
-      events,
-      publish,
-      (s) => {
-        t0 = s;
-        count = 0;
-      },
-      () => count,
-      () => last,
-    );
+    // Warm-up events still in flight must not count in the first round.
+    await new Promise((r) => setTimeout(r, 2000));
+    for (let round = 0; round < events; round++) {
+      await Promise.all(
+        children.map((c) => {
+          c.send({ type: 'arm', round });
+          return nextMessage(c, 'armed', round);
+        }),
+      );
+      const t0 = performance.timeOrigin + performance.now();
+      await publish();
+      const done = await Promise.all(children.map((c) => nextMessage(c, 'done', round)));
+      for (const d of done) for (const at of d.times ?? []) lat.push(at - t0);
+    }
   } finally {
-    await Promise.all(
-      sockets.map(
-        (ws) =>
-          new Promise<void>((resolve) => {
-            if (ws.readyState === WebSocket.CLOSED) return resolve();
-            ws.once('close', () => resolve());
-            ws.terminate();
-          }),
-      ),
-    );
+    for (const c of children) {
+      if (c.exitCode === null) {
+        c.send({ type: 'close' });
+        await new Promise((r) => c.once('exit', r));
+      }
+    }
   }
   return summarize(lat, n * events);
 }
