@@ -37,7 +37,12 @@ function containsNul(root: unknown): boolean {
     if (typeof value === 'string') {
       if (value.includes(NUL)) return true;
     } else if (Array.isArray(value)) {
-      for (const item of value) if (typeof item === 'object' || typeof item === 'string') stack.push(item);
+      // An indexed loop: a JSON tensor is an array of a million numbers, which an iterator walked
+      // at ~8 ns each (8 ms per request on the main thread).
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (typeof item === 'object' || typeof item === 'string') stack.push(item);
+      }
     } else if (value && typeof value === 'object') {
       for (const [key, item] of Object.entries(value)) {
         if (key.includes(NUL)) return true;
