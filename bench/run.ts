@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchResult, BenchScenario } from './harness.js';
 import { buildChart, type ResultsFile } from './support/chart.js';
@@ -16,7 +16,10 @@ import { summaryTable, type SummaryRow } from './support/summary.js';
 const dir = join(import.meta.dirname, 'scenarios');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.filter((a) => !a.startsWith('--'));
+// `--out <dir>`: write results there instead of bench/ (CI's smoke run keeps the committed figures).
+const outAt = args.indexOf('--out');
+const outDir = outAt >= 0 ? args[outAt + 1] : import.meta.dirname;
+const only = args.filter((a, i) => !a.startsWith('--') && !(outAt >= 0 && i === outAt + 1));
 /** How these figures were produced, recorded beside them. */
 const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
 
@@ -60,7 +63,8 @@ progress.stop();
 process.stdout.write(`\n${summaryTable(summary)}`);
 
 // Running some scenarios keeps the others' last figures (each result carries its own date).
-const file = join(import.meta.dirname, 'results.json');
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, 'results.json');
 let previous: Record<string, unknown> = {};
 if (only.length > 0 && existsSync(file)) {
   try {
@@ -82,8 +86,8 @@ const out = {
   results: { ...previous, ...results },
 };
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-writeFileSync(join(import.meta.dirname, 'results.svg'), buildChart(out as ResultsFile));
+writeFileSync(join(outDir, 'results.svg'), buildChart(out as ResultsFile));
 process.stdout.write(
-  `\nwrote bench/results.json and bench/results.svg (${Object.keys(results).length} scenarios${failed ? `, ${failed} failed` : ''})\n`,
+  `\nwrote ${relative(process.cwd(), file)} and results.svg beside it (${Object.keys(results).length} scenarios${failed ? `, ${failed} failed` : ''})\n`,
 );
 process.exit(failed ? 1 : 0);
