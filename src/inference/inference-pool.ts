@@ -177,7 +177,11 @@ export class InferencePool {
    *   BAD_USER_INPUT (reason MODEL_ERROR) when onnxruntime rejects the run; reason MEMORY_LIMIT
    *   when the run needed more memory than a worker may have.
    */
-  run(version: PoolVersion, tensors: WireTensor[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
+  run(
+    version: PoolVersion,
+    tensors: WireTensor[],
+    options: { timeoutMs?: number; outputs?: readonly string[] } = {},
+  ): Promise<RunResult> {
     if (this.closing) return Promise.reject(shuttingDown());
     if (!this.started) return this.ensureStarted().then(() => this.run(version, tensors, options));
     const queue = this.queueFor(version);
@@ -187,7 +191,9 @@ export class InferencePool {
       const p: Pending = {
         tensors,
         rows: queue.batchable ? (tensors[0]?.dims[0] ?? 1) : 1,
-        key: queue.batchable ? compatibilityKey(tensors) : '',
+        // A batch computes one set of outputs: only requests asking for the same ones share it.
+        key: queue.batchable ? `${compatibilityKey(tensors)}#${options.outputs?.join(',') ?? '*'}` : '',
+        outputs: options.outputs,
         enqueuedAt: performance.now(),
         timeoutMs,
         settled: false,
@@ -290,7 +296,7 @@ export class InferencePool {
       Math.max(0, budget) + (this.options.watchdogGraceMs ?? 0),
     );
     slot.job = batch;
-    slot.send({ type: 'run', jobId, version: this.descriptor(q.version) }, tensors);
+    slot.send({ type: 'run', jobId, version: this.descriptor(q.version), outputs: live[0].outputs }, tensors);
   }
 
   private descriptor(v: PoolVersion): VersionDescriptor {

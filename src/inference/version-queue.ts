@@ -11,8 +11,10 @@ export type Pending = {
   tensors: WireTensor[];
   /** Rows along the batch axis (1 when the version does not batch). */
   rows: number;
-  /** Requests batch together only with the same key (see compatibilityKey). */
+  /** Requests batch together only with the same key (see compatibilityKey), outputs included. */
   key: string;
+  /** The outputs to compute, in signature order; absent: all of them. */
+  outputs?: readonly string[];
   enqueuedAt: number;
   timeoutMs: number;
   timer?: NodeJS.Timeout;

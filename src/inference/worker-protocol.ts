@@ -34,7 +34,13 @@ export type WorkerInit = {
 
 export type ToWorker =
   /** Sent with the batch's tensors, in the version's input order. */
-  | { type: 'run'; jobId: number; version: VersionDescriptor }
+  | {
+      type: 'run';
+      jobId: number;
+      version: VersionDescriptor;
+      /** Only these outputs are sent back (onnxruntime's fetches); absent: all. */
+      outputs?: readonly string[];
+    }
   | { type: 'warm'; jobId: number; version: VersionDescriptor }
   | { type: 'evict'; versionId: string }
   | { type: 'stats'; jobId: number }

@@ -83,7 +83,10 @@ export class PredictionJobRunner {
     try {
       const version = await this.versions.get(p.version.id);
       const { tensors } = validateAndDecodeInputs(stored.tensors, version.inputs, this.deps.limits);
-      const run = await this.deps.engine.run(await this.deps.paths.poolVersion(version), tensors, { timeoutMs });
+      const run = await this.deps.engine.run(await this.deps.paths.poolVersion(version), tensors, {
+        timeoutMs,
+        outputs: stored.outputs,
+      });
       const outputs = run.outputs.map((o) => encodeOutput(o, stored.outputEncoding));
       const completed = await this.recorder
         .record(em, {

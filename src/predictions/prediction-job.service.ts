@@ -4,6 +4,7 @@ import { ownsOrAdmin, requireUser } from '../auth/access.js';
 import { ApiKeyScope, PredictionMode, PredictionStatus } from '../entities/enums.js';
 import { Prediction } from '../entities/prediction.entity.js';
 import type { TensorOutputJson } from '../inference/tensor-codec.js';
+import { selectOutputs } from '../inference/output-selection.js';
 import { validateAndDecodeInputs } from '../inference/tensor-validation.js';
 import { badInput, notFound } from '../shared/errors.js';
 import { UUID } from '../shared/ids.js';
@@ -59,6 +60,7 @@ export class PredictionJobService {
     const { model, version } = await this.runnable.resolve(ctx.em, args.modelId, args.version ?? null);
     // Checked now, so that a request that can never run is refused while the client is here.
     validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
+    const outputs = selectOutputs(version.outputs, args.outputs);
     if (args.webhookUrl) await resolveWebhookTarget(args.webhookUrl, this.deps.webhookAllow);
     // The pricing the job will be billed at, whenever it runs: the model's now.
     const acceptance = await this.deps.metering.accept(ctx.em, caller.userId, model.id);
@@ -72,6 +74,7 @@ export class PredictionJobService {
         b64: t.b64,
       })),
       outputEncoding: args.outputEncoding ?? 'JSON',
+      ...(outputs ? { outputs } : {}),
     };
     const events = [...new Set(['completed', ...(args.webhookEvents ?? [])])];
     let prediction: Prediction;

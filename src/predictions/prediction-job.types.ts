@@ -22,13 +22,20 @@ export type PredictionEvent = {
 export type WebhookEventName = 'started' | 'completed';
 
 /** Inputs kept on the row until the job is final (then cleared): the request as it came. */
-export type StoredInputs = { tensors: TensorInputLike[]; outputEncoding: OutputEncoding };
+export type StoredInputs = {
+  tensors: TensorInputLike[];
+  outputEncoding: OutputEncoding;
+  /** The outputs asked for, in signature order; absent: all. */
+  outputs?: readonly string[];
+};
 
 export type CreatePredictionArgs = {
   modelId: string;
   version?: string | null;
   inputs: readonly TensorInputLike[];
   outputEncoding?: OutputEncoding | null;
+  /** Only these outputs are kept and returned; absent: all of them. */
+  outputs?: readonly string[] | null;
   webhookUrl?: string | null;
   webhookEvents?: readonly WebhookEventName[] | null;
   idempotencyKey?: string | null;

@@ -16,6 +16,7 @@ import {
   type TensorInputLike,
   type TensorOutputJson,
 } from '../inference/tensor-codec.js';
+import { selectOutputs } from '../inference/output-selection.js';
 import { validateAndDecodeInputs } from '../inference/tensor-validation.js';
 import { AppError, ErrorCode, notFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -45,6 +46,8 @@ export type PredictArgs = {
   version?: string | null;
   inputs: readonly TensorInputLike[];
   outputEncoding?: OutputEncoding | null;
+  /** Only these outputs are returned; absent: all of them. */
+  outputs?: readonly string[] | null;
 };
 
 export type PredictResult = {
@@ -91,6 +94,7 @@ export class PredictionService {
     const { model, version } = await this.versions.resolve(ctx.em, args.modelId, args.version ?? null);
     // Tensors before quota: a malformed request costs no billing query.
     const { tensors } = validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
+    const outputs = selectOutputs(version.outputs, args.outputs);
 
     // Acceptance — the pricing this request is billed at, read now, and the checks that refuse it
     // (cap, overdue invoice) — runs alongside inference rather than before it: its round trip
@@ -103,7 +107,7 @@ export class PredictionService {
       this.deps.metering.accept(ctx.em, caller.userId, model.id),
       this.paths
         .poolVersion(version)
-        .then((pv) => this.deps.engine.run(pv, tensors, { timeoutMs: this.deps.limits.timeoutMs })),
+        .then((pv) => this.deps.engine.run(pv, tensors, { timeoutMs: this.deps.limits.timeoutMs, outputs })),
     ]);
     if (accepted.status === 'rejected') throw accepted.reason;
     if (ran.status === 'rejected') {

@@ -22,8 +22,14 @@ export class PredictionResolver {
     @Arg('version', () => String, { nullable: true }) version?: string | null,
     @Arg('outputEncoding', () => OutputEncoding, { nullable: true, defaultValue: OutputEncoding.JSON })
     outputEncoding?: OutputEncoding,
+    @Arg('outputs', () => [String], {
+      nullable: true,
+      description:
+        'Only these outputs, by name, are returned (absent: all of them); the others never leave the inference worker.',
+    })
+    outputs?: string[] | null,
   ): Promise<PredictResult> {
-    return this.predictions.predict(ctx, { modelId, version, inputs, outputEncoding }).then((r) => {
+    return this.predictions.predict(ctx, { modelId, version, inputs, outputEncoding, outputs }).then((r) => {
       // `prediction { model version }` would otherwise read back the rows predict already has.
       ctx.loaders.model.prime(r.model.id, r.model);
       ctx.loaders.version.prime(r.version.id, r.version);

@@ -16,6 +16,13 @@ export class CreatePredictionInput {
   @Field(() => OutputEncoding, { nullable: true, defaultValue: OutputEncoding.JSON })
   outputEncoding?: OutputEncoding | null;
 
+  @Field(() => [String], {
+    nullable: true,
+    description:
+      'Only these outputs, by name, are returned (absent: all of them); the others never leave the inference worker.',
+  })
+  outputs?: string[] | null;
+
   @Field(() => String, {
     nullable: true,
     description:
