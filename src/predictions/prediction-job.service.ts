@@ -17,7 +17,12 @@ import { asOfEvent, SharedReads } from './prediction-event-view.js';
 import { predictionStream } from './prediction-events.js';
 import type { PredictionFields } from './prediction-fields.js';
 import { jobOptions } from './prediction-job-runner.js';
-import type { CreatePredictionArgs, PredictionJobDeps, StoredInputs } from './prediction-job.types.js';
+import {
+  MAX_WAIT_SECONDS,
+  type CreatePredictionArgs,
+  type PredictionJobDeps,
+  type StoredInputs,
+} from './prediction-job.types.js';
 import { isFinal, statusOf, type PredictionTransitions } from './prediction-transitions.js';
 import { resolveRunnableVersion, type RunnableVersionCache } from './runnable-version.js';
 
@@ -46,6 +51,38 @@ export class PredictionJobService {
    *   BAD_USER_INPUT (version, tensors, webhook URL, deadline), PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED.
    */
   async create(ctx: ServiceContext, args: CreatePredictionArgs): Promise<Prediction> {
+    const wait = args.wait ?? 0;
+    if (!Number.isFinite(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
+      throw badInput(`wait must be between 0 and ${MAX_WAIT_SECONDS} seconds`, { field: 'wait' });
+    }
+    const prediction = await this.submit(ctx, args);
+    return wait > 0 ? this.untilFinal(ctx, prediction, wait * 1000) : prediction;
+  }
+
+  /**
+   * `createPrediction(wait:)`, as Replicate's `Prefer: wait`: the job once it is final, or as it
+   * is when `ms` have passed (QUEUED or RUNNING, to be followed as usual). Listens for the job's
+   * own events (the stream reads its state first, so a job already done returns at once).
+   */
+  private async untilFinal(ctx: ServiceContext, p: Prediction, ms: number): Promise<Prediction> {
+    if (isFinal(statusOf(p))) return p;
+    const stream = await this.updates(ctx, p.id, this.deps.events);
+    let timer: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<'time'>((resolve) => (timer = setTimeout(() => resolve('time'), ms)));
+    try {
+      for (;;) {
+        const r = await Promise.race([stream.next(), timeUp]);
+        if (r === 'time' || r.done || isFinal(r.value.status)) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      void stream.return?.().catch(() => undefined);
+    }
+    await ctx.em.refresh(p);
+    return p;
+  }
+
+  private async submit(ctx: ServiceContext, args: CreatePredictionArgs): Promise<Prediction> {
     const caller = requireUser(ctx.caller, { scope: ApiKeyScope.PREDICT });
     const key = args.idempotencyKey?.trim() || null;
     if (key && key.length > 200)

@@ -5,6 +5,7 @@ import type { InferencePool } from '../inference/inference-pool.js';
 import type { OutputEncoding, TensorInputLike } from '../inference/tensor-codec.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Logger } from '../shared/logger.js';
+import type { EventBus } from '../subscriptions/event-bus.js';
 import type { WebhookAllowList } from '../webhooks/webhook-target.js';
 import type { VersionPaths } from './runnable-version.js';
 
@@ -41,7 +42,12 @@ export type CreatePredictionArgs = {
   idempotencyKey?: string | null;
   /** Not started by then: CANCELED. Still running then: stopped and CANCELED. */
   deadline?: Date | null;
+  /** Seconds (at most MAX_WAIT_SECONDS) to wait for a final state before answering; absent or 0: none. */
+  wait?: number | null;
 };
+
+/** The longest `createPrediction(wait:)`: a client that needs longer follows the job instead. */
+export const MAX_WAIT_SECONDS = 60;
 
 /** What the prediction jobs' API, runner and transitions are made from (prediction.services.ts). */
 export type PredictionJobDeps = {
@@ -53,6 +59,8 @@ export type PredictionJobDeps = {
   fork: () => EntityManager;
   /** Published after the commit that made the status true. */
   publish: (event: PredictionEvent) => Promise<void>;
+  /** Where those events arrive (`createPrediction(wait:)` listens for its job's). */
+  events: EventBus;
   /** Queues a webhook delivery (at least once, deduplicated by event id on the receiver). */
   webhook?: (
     userId: string,

@@ -60,6 +60,7 @@ export function createPredictionServices(
     metering: parts.metering,
     queue: parts.queue,
     fork: parts.fork,
+    events: parts.events,
     publish: (event) => {
       // Every final status is published once, after its commit: the outcome counter rides on it.
       if (FINAL_PREDICTION_STATUSES.includes(event.status)) {

@@ -37,6 +37,8 @@ export type CreatePredictionInput = {
   outputs?: Array<string> | null | undefined;
   /** A version such as "1.2.0"; absent: the default version. */
   version?: string | null | undefined;
+  /** Seconds (up to 60) to wait before answering: the finished job if it ends by then, otherwise the job as it is (QUEUED or RUNNING). */
+  wait?: number | null | undefined;
   /** Extra webhook events: "started". "completed" is always sent. */
   webhookEvents?: Array<string> | null | undefined;
   /** Gets a POST (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature) when the job ends, and on the events in `webhookEvents`. */

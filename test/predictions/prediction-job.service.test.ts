@@ -13,6 +13,7 @@ import { PredictionJobRunner } from '../../src/predictions/prediction-job-runner
 import { PredictionJobService } from '../../src/predictions/prediction-job.service.js';
 import type { PredictionEvent, PredictionJob, PredictionJobDeps } from '../../src/predictions/prediction-job.types.js';
 import { PredictionTransitions } from '../../src/predictions/prediction-transitions.js';
+import { publishPredictionEvent } from '../../src/predictions/prediction-events.js';
 import { VersionPaths } from '../../src/predictions/runnable-version.js';
 import type { Caller } from '../../src/shared/caller.js';
 import { AppError } from '../../src/shared/errors.js';
@@ -54,7 +55,11 @@ function makeService(
     metering: server.app.services.billing.metering,
     queue,
     fork: () => server.app.db.orm.em.fork(),
-    publish: async (e) => void events.push(e),
+    events: server.app.events,
+    publish: async (e) => {
+      events.push(e);
+      await publishPredictionEvent(server.app.events, e);
+    },
     webhookAllow: new WebhookAllowList([]),
     logger: pino({ level: 'silent' }),
     limits: { maxRequestBytes: 1 << 20, timeoutMs: 30_000, attempts: 3, backoffMs: 10 },
@@ -227,5 +232,26 @@ it('refuses bad requests before anything is stored, and hides other users’ job
   const mine = await service.create(ctx(consumer), { modelId, inputs: [X] });
   await expect(service.get(ctx(other), mine.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   await expect(service.cancel(ctx(other), mine.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  await queue.close();
+});
+
+it('waits for the job when asked: the finished job within `wait`, else the job as it is then', async () => {
+  const { service, runner, queue } = makeService();
+  // No worker yet: the wait runs out and the job comes back QUEUED, about `wait` later.
+  const t = performance.now();
+  const queued = await service.create(ctx(consumer), { modelId, inputs: [X], wait: 0.3 });
+  expect(queued.status).toBe(PredictionStatus.QUEUED);
+  expect(performance.now() - t).toBeGreaterThanOrEqual(290);
+  runner.start(1);
+  const done = await service.create(ctx(consumer), { modelId, inputs: [X], wait: 20 });
+  expect(done.status).toBe(PredictionStatus.SUCCEEDED);
+  expect(done.cost).toBe('0.0100000000');
+  await expect(service.create(ctx(consumer), { modelId, inputs: [X], wait: 61 })).rejects.toMatchObject({
+    code: 'BAD_USER_INPUT',
+  });
+  await expect(service.create(ctx(consumer), { modelId, inputs: [X], wait: -1 })).rejects.toMatchObject({
+    code: 'BAD_USER_INPUT',
+  });
+  await until(async () => (await row(queued.id)).status === 'SUCCEEDED', 'the first job to run');
   await queue.close();
 });

@@ -277,3 +277,14 @@ it('lets the user rotate their webhook secret: later deliveries are signed with 
   // Secrets are for the account holder's own session: an anonymous caller gets nothing.
   expect((await server.gql(WebhookSecretDocument, {}, {})).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 });
+
+it('answers createPrediction(wait:) with the finished job, outputs included, in one round trip', async () => {
+  const res = await create({ wait: 20 });
+  expect(res.errors).toBeUndefined();
+  expect(res.data!.createPrediction).toMatchObject({
+    status: 'SUCCEEDED',
+    outputs: [expect.objectContaining({ name: 'y' })],
+  });
+  const tooLong = await create({ wait: 600 });
+  expect(tooLong.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'wait' } });
+});

@@ -1,4 +1,5 @@
-import { Field, ID, InputType } from 'type-graphql';
+import { Field, Float, ID, InputType } from 'type-graphql';
+import { MAX_WAIT_SECONDS } from '../../predictions/prediction-job.types.js';
 import { TensorInput } from './tensor-input.input.js';
 import { OutputEncoding } from './tensor-output.type.js';
 
@@ -41,6 +42,12 @@ export class CreatePredictionInput {
     description: 'Retrying with the same key (yours, up to 200 characters) returns the same job instead of a new one.',
   })
   idempotencyKey?: string | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: `Seconds (up to ${MAX_WAIT_SECONDS}) to wait before answering: the finished job if it ends by then, otherwise the job as it is (QUEUED or RUNNING).`,
+  })
+  wait?: number | null;
 
   @Field(() => Date, {
     nullable: true,
