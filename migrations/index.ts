@@ -1,6 +1,7 @@
 // The ordered list of migrations. `npm run migration:create` appends to it; never edit a
 // migration after it has landed (add a new one).
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261204212458_version_metadata } from './Migration20261204212458_version_metadata.js';
 import { Migration20261203150018_version_status_code } from './Migration20261203150018_version_status_code.js';
 import { Migration20261203142357_money_limits } from './Migration20261203142357_money_limits.js';
 import { Migration20261124093053_search_trgm } from './Migration20261124093053_search_trgm.js';
@@ -13,4 +14,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261124093053_search_trgm', class: Migration20261124093053_search_trgm },
   { name: 'Migration20261203142357_money_limits', class: Migration20261203142357_money_limits },
   { name: 'Migration20261203150018_version_status_code', class: Migration20261203150018_version_status_code },
+  { name: 'Migration20261204212458_version_metadata', class: Migration20261204212458_version_metadata },
 ];

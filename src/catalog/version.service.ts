@@ -15,6 +15,7 @@ import { conflict, payloadTooLarge, UUID, violatedUnique } from './catalog.error
 import type { CatalogGeneration } from './catalog-generation.js';
 import type { ModelWriteService } from './model-write.service.js';
 import type { VersionValidation } from './version-validation.js';
+import { checkVersionMetadata, type VersionMetadataInput } from './version-metadata.js';
 import { compareSemver, formatSemver, parseSemver, type SemVer } from './semver.js';
 
 /** An uploaded file as graphql-upload-ts hands it over (or any test double streaming bytes). */
@@ -154,6 +155,23 @@ export class VersionService {
     }
     const model = await ctx.em.findOneOrFail(Model, { id: version.model.id });
     model.defaultVersion = version;
+    await ctx.em.flush();
+    this.generation.bump();
+    return version;
+  }
+
+  /**
+   * Sets what the publisher says about a version's inputs and outputs (version-metadata.ts
+   * checks it against the signature), replacing what was there. Needs the signature: READY or
+   * DEPRECATED versions only.
+   */
+  async updateMetadata(ctx: ServiceContext, versionId: string, input: VersionMetadataInput): Promise<ModelVersion> {
+    const version = await this.manageableVersion(ctx, versionId);
+    const status = statusOf(version);
+    if (status !== ModelVersionStatus.READY && status !== ModelVersionStatus.DEPRECATED) {
+      throw badInput(`Only a validated version can be described (this one is ${version.status})`);
+    }
+    version.metadata = checkVersionMetadata(input, version);
     await ctx.em.flush();
     this.generation.bump();
     return version;

@@ -6,6 +6,19 @@ import { Model } from './model.entity.js';
 /** One input or output of a model, as read from the ONNX file by onnxruntime. */
 export type TensorSpecJson = { name: string; dtype: string; shape: string[] };
 
+/** What the publisher says about the version's tensors (checked against the signature). */
+export type VersionMetadataJson = {
+  inputs: Record<
+    string,
+    {
+      description?: string;
+      preprocessing?: string;
+      example?: { dtype: string; shape: number[]; data?: unknown[]; b64?: string };
+    }
+  >;
+  outputs: Record<string, { description?: string; labels?: string[] }>;
+};
+
 /** Per-version dynamic batching settings (the inference engine's defaults apply when null). */
 export type BatchingJson = { enabled: boolean; maxBatchSize: number; maxQueueDelayMs: number };
 
@@ -34,6 +47,8 @@ const ModelVersionSchema = defineEntity({
     inputs: p.json<TensorSpecJson[]>().default('[]'),
     outputs: p.json<TensorSpecJson[]>().default('[]'),
     changelog: p.text().nullable(),
+    /** The publisher's description of inputs and outputs (updateVersionMetadata); null: none. */
+    metadata: p.json<VersionMetadataJson>().nullable(),
     batching: p.json<BatchingJson>().nullable(),
     readyAt: p.datetime().nullable(),
     deprecatedAt: p.datetime().nullable(),

@@ -5,6 +5,7 @@ import { ApiKeyScope } from '../entities/enums.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { ModelVersionType } from './types/model-version.type.js';
 import { UploadScalar } from './types/upload.scalar.js';
+import { VersionMetadataInput } from './types/version-metadata.input.js';
 
 /** Uploads, default version and deprecation; everything else lives in VersionService. */
 @Resolver(() => ModelVersionType)
@@ -34,6 +35,19 @@ export class VersionResolver {
     const version = await this.versions.setDefault(ctx, versionId);
     ctx.loaders.model.clear(version.model.id);
     return version;
+  }
+
+  @Authorized(ApiKeyScope.MODELS_WRITE)
+  @Mutation(() => ModelVersionType, {
+    description:
+      "Describes a READY (or DEPRECATED) version's inputs and outputs for consumers: descriptions, an example input, preprocessing notes, class labels. Replaces what was set before; checked against the signature.",
+  })
+  updateVersionMetadata(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('versionId', () => ID) versionId: string,
+    @Arg('metadata', () => VersionMetadataInput) metadata: VersionMetadataInput,
+  ) {
+    return this.versions.updateMetadata(ctx, versionId, metadata);
   }
 
   @Authorized(ApiKeyScope.MODELS_WRITE)
