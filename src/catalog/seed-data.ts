@@ -1,5 +1,6 @@
 import { ALL_DTYPES, TEST_MODELS } from '../inference/test-models.js';
 import { DIGITS_SPEC, IRIS_SPEC, trainDemoClassifier } from './demo/trained-classifiers.js';
+import type { VersionMetadataJson } from '../entities/model-version.entity.js';
 
 /**
  * The demo catalog `npm run seed` (and the embedded default's first start) loads: two small models
@@ -37,7 +38,12 @@ export const DEMO_LOGINS = {
 type PublisherKey = (typeof DEMO_PUBLISHERS)[number]['key'];
 
 /** A model file and the description written for it. */
-export type DemoArtifact = { bytes: Uint8Array; description: string };
+export type DemoArtifact = {
+  bytes: Uint8Array;
+  description: string;
+  /** What consumers read about its tensors (updateVersionMetadata's shape); absent: nothing. */
+  metadata?: VersionMetadataJson;
+};
 
 export type DemoModel = {
   slug: string;

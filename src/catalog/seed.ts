@@ -114,6 +114,7 @@ export async function seedDemoCatalog(rootEm: EntityManager, storage: ModelStora
             inputs: signature.inputs,
             outputs: signature.outputs,
             changelog: v.changelog,
+            metadata: artifactOf(spec).metadata ?? null,
             readyAt: new Date(),
           });
           report.versions++;

@@ -137,6 +137,30 @@ describe.each([
     }
   });
 
+  it('publishes its class labels and a held-out example that runs as it is', async () => {
+    const res = await server.gql<{
+      model: {
+        id: string;
+        defaultVersion: {
+          inputs: { example: { dtype: string; shape: number[]; data: number[] } | null }[];
+          outputs: { name: string; labels: string[] | null }[];
+        };
+      };
+    }>(
+      `query ($slug: String!) { model(slug: $slug) { id defaultVersion {
+        inputs { example { dtype shape data } } outputs { name labels } } } }`,
+      { slug },
+    );
+    const v = res.data!.model.defaultVersion;
+    const labels = v.outputs.find((o) => o.name === 'probabilities')!.labels!;
+    expect(labels).toEqual([...spec.load().classNames]);
+    expect(labels).toHaveLength(classes);
+    const example = v.inputs[0].example!;
+    expect(example.shape).toEqual([1, width]);
+    const out = await predict(res.data!.model.id, [{ name: spec.inputName, ...example }]);
+    expect(Number((out.label as string[])[0])).toBe(spec.exampleClass);
+  });
+
   it('names its classes in order, as the dataset does', async () => {
     const { description } = await model(slug);
     expect(description).toContain(classesLine);

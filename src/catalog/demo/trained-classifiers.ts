@@ -9,8 +9,9 @@
 // the same label on every row, and test/catalog/seed.test.ts that `predict` reaches the stated
 // accuracy on the held-out rows.
 import { argMax, predictProbabilities, trainClassifier, type TrainingOptions } from './classifier-training.js';
-import { buildClassifierOnnx } from './classifier-onnx.js';
+import { buildClassifierOnnx, CLASSIFIER_OUTPUTS } from './classifier-onnx.js';
 import { DIGIT_PIXELS, loadDigits, loadIris, stratifiedSplit, type Dataset, type Split } from './datasets.js';
+import type { VersionMetadataJson } from '../../entities/model-version.entity.js';
 
 export interface DemoClassifierSpec {
   graphName: string;
@@ -46,6 +47,8 @@ export interface TrainedDemoClassifier {
   heldOut: { correct: number; total: number };
   example: Example;
   trainingMs: number;
+  /** The held-out example as a ready input, and the class names on `probabilities`. */
+  metadata: VersionMetadataJson;
 }
 
 /** The held-out rows of a spec's dataset: the rows its stated accuracy was measured on. */
@@ -84,7 +87,22 @@ export function trainDemoClassifier(spec: DemoClassifierSpec): TrainedDemoClassi
     probabilities: probabilities[k],
   };
   const description = spec.describe({ dataset, split, correct, example });
-  return { bytes, description, heldOut: { correct, total: split.test.length }, example, trainingMs };
+  const metadata: VersionMetadataJson = {
+    inputs: {
+      [spec.inputName]: {
+        description: `One row per item, ${dataset.featureNames.length} values: ${featureList(dataset.featureNames)}.`,
+        example: { dtype: 'float32', shape: [1, example.features.length], data: [...example.features] },
+      },
+    },
+    outputs: {
+      [CLASSIFIER_OUTPUTS.probabilities]: {
+        description: 'The probability of each class, in the order of the labels.',
+        labels: [...dataset.classNames],
+      },
+      [CLASSIFIER_OUTPUTS.label]: { description: 'The index of the most probable class in the labels.' },
+    },
+  };
+  return { bytes, description, heldOut: { correct, total: split.test.length }, example, trainingMs, metadata };
 }
 
 /** "93.3% (42 of 45 …)": the accuracy line every demo classifier's description has, parsed by tests. */
@@ -193,3 +211,6 @@ function picture(pixels: readonly number[]): string[] {
   }
   return lines;
 }
+
+const featureList = (names: readonly string[]) =>
+  names.length <= 8 ? names.join(', ') : `${names.slice(0, 2).join(', ')}, …, ${names.at(-1)}`;
