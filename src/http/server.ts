@@ -12,6 +12,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { ExecutionArgs } from 'graphql';
 import { refuseServerMessagesFromClient } from '../subscriptions/client-message-filter.js';
 import type { App } from '../app.js';
+import { openInferenceRoutes } from './open-inference/oip.routes.js';
 import { buildContext } from '../graphql/build-context.js';
 import { buildHttpContext } from './http-context.js';
 import { websocketAuth, type WsAuthContext, type WsAuthExtra } from './websocket-auth.js';
@@ -204,6 +205,19 @@ export async function startServer(app: App, listen: { port: number; host: string
   // every layer in order). The Stripe route reads its raw body itself (stripe-webhook.routes.ts);
   // the JSON parser above is mounted on /graphql only and never sees it.
   expressApp.use(healthRoutes(app));
+  // The Open Inference Protocol (KServe v2) for Triton/KServe clients: same keys, rules, billing.
+  expressApp.use(
+    openInferenceRoutes({
+      callers,
+      fork,
+      rateLimits: app.rateLimits,
+      models: app.services.models,
+      predictions: app.services.predictions,
+      readiness: () => app.readiness(),
+      maxBodyBytes,
+      logger: app.logger,
+    }),
+  );
   expressApp.use(stripeWebhookRoutes(app));
   expressApp.use(metricsRoutes(app.config.metrics));
   expressApp.use(notFoundHandler());
