@@ -64,7 +64,15 @@ export function httpMetricsMiddleware(): RequestHandler {
     res.on('finish', () => {
       // originalUrl: mounted routers rewrite req.path relative to their mount point.
       const path = req.originalUrl.split('?')[0] ?? '';
-      const route = known.has(path) ? path : path.startsWith('/playground/') ? '/playground' : 'other';
+      const route = known.has(path)
+        ? path
+        : path.startsWith('/playground/')
+          ? '/playground'
+          : path.startsWith('/v2')
+            ? path.endsWith('/infer')
+              ? '/v2/infer'
+              : '/v2'
+            : 'other';
       httpRequestDuration.observe(
         { method: req.method, route, status: String(res.statusCode) },
         (performance.now() - started) / 1000,

@@ -206,4 +206,8 @@ it('bills an infer exactly as the same predict over GraphQL', async () => {
     ['SUCCEEDED', 'SYNC', '0.0020000000'],
   ]);
   expect(await em.count(UsageRecord, { prediction: { $in: predictions.map((p) => p.id) } })).toBe(2);
+  // One bounded route label for every model's infer (slugs never become label values).
+  const metrics = await (await fetch(url('/metrics'))).text();
+  expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v2\/infer"[^}]*\} \d+/);
+  expect(metrics).not.toContain(twoInputs.slug);
 });
