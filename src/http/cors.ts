@@ -31,6 +31,8 @@ export const CORS_ALLOWED_HEADERS = [
   'x-request-id',
   'apollo-require-preflight',
   'x-apollo-operation-name',
+  // Open Inference Protocol bodies with binary tensors (oip.routes.ts).
+  'inference-header-content-length',
 ];
 
 /** Response headers a page may read besides the CORS-safelisted ones. */
@@ -41,13 +43,14 @@ export const CORS_EXPOSED_HEADERS = [
   'ratelimit-reset',
   'ratelimit-policy',
   'retry-after',
+  'inference-header-content-length',
 ];
 
 /** How long a browser may reuse a preflight answer (Chromium caps it at 2 hours, Firefox at 24). */
 export const CORS_MAX_AGE_SECONDS = 7200;
 
 /**
- * CORS for the routes browsers call (mounted on /graphql and /health). An allowed origin gets
+ * CORS for the routes browsers call (mounted on /graphql, /health and /v2). An allowed origin gets
  * `Access-Control-Allow-Origin` on every answer and a 204 to its preflight; any other origin gets
  * no CORS header (the browser then keeps the response from the page) and a 403 to its preflight,
  * so the request itself is never sent.

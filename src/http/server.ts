@@ -163,6 +163,7 @@ export async function startServer(app: App, listen: { port: number; host: string
   // The routes browsers call; not /metrics or the Stripe webhook, which no page should reach.
   expressApp.use('/graphql', corsMiddleware(app.config.cors, ['GET', 'POST']));
   expressApp.use('/health', corsMiddleware(app.config.cors, ['GET']));
+  expressApp.use('/v2', corsMiddleware(app.config.cors, ['GET', 'POST']));
   expressApp.use(rootRoutes({ playground: app.config.playground }));
   // GET /graphql from a browser: the bundled playground, ahead of Apollo's handler.
   if (app.config.playground) expressApp.use(playgroundRoutes());

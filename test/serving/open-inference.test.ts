@@ -211,3 +211,17 @@ it('bills an infer exactly as the same predict over GraphQL', async () => {
   expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v2\/infer"[^}]*\} \d+/);
   expect(metrics).not.toContain(twoInputs.slug);
 });
+
+it('lets a browser page on an allowed origin send binary tensors and read the framing header', async () => {
+  const preflight = await fetch(url(`/v2/models/${twoInputs.slug}/infer`), {
+    method: 'OPTIONS',
+    headers: {
+      origin: 'http://localhost:5173',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'x-api-key, inference-header-content-length',
+    },
+  });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+  expect(preflight.headers.get('access-control-allow-headers')).toContain('inference-header-content-length');
+});
