@@ -63,7 +63,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
       schema,
       startJobs: (opts = {}) => {
         if (jobs || (!config.jobs.run && !opts.force)) return;
-        jobs = startJobs(config.jobs, services, logger);
+        jobs = startJobs(config, services, infra, logger);
       },
       readiness: () => readiness(infra),
       close: async (step = () => undefined) => {

@@ -14,6 +14,7 @@ describe('billing config', () => {
       maxPricePerRequest: '1000',
       maxSpendingCap: '1000000',
       stripeWebhookToleranceSeconds: 300,
+      autoClose: { enabled: true, delayMs: 3_600_000, checkMs: 900_000 },
     });
   });
 

@@ -49,6 +49,12 @@ export const BILLING_ENV = {
    * SDK only refuses old ones; one signed far in the future would be replayable for that long.
    */
   STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  /** Close each month by itself in job-running processes (off: an admin runs closeBillingPeriod). */
+  BILLING_AUTO_CLOSE: flag(true),
+  /** Minutes after a month ends before its scheduled close (usage of jobs still running lands). */
+  BILLING_CLOSE_DELAY_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
+  /** How often the schedule checks; each check also retries consumers a close could not invoice. */
+  BILLING_CLOSE_CHECK_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
 };
 
 export type BillingSettings = {
@@ -63,6 +69,7 @@ export type BillingSettings = {
     maxPricePerRequest: string;
     maxSpendingCap: string;
     stripeWebhookToleranceSeconds: number;
+    autoClose: { enabled: boolean; delayMs: number; checkMs: number };
   };
 };
 
@@ -87,6 +94,11 @@ export function billingConfigFrom(e: BillingEnv): BillingSettings {
       maxPricePerRequest: e.PRICE_PER_REQUEST_MAX,
       maxSpendingCap: e.SPENDING_CAP_MAX,
       stripeWebhookToleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+      autoClose: {
+        enabled: e.BILLING_AUTO_CLOSE,
+        delayMs: e.BILLING_CLOSE_DELAY_MINUTES * 60_000,
+        checkMs: e.BILLING_CLOSE_CHECK_MINUTES * 60_000,
+      },
     },
   };
 }

@@ -51,6 +51,8 @@ export async function startTestServer(
     // The catalog response cache would let a read skip execution (and its SQL): suites that
     // count statements or write then read must see real execution. Its own tests turn it on.
     CATALOG_CACHE_TTL_MS: '0',
+    // Billing suites close the months they seed themselves; the schedule has its own test.
+    BILLING_AUTO_CLOSE: 'false',
     ...(db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : {}),
     ...env,
   });
