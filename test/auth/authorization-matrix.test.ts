@@ -352,6 +352,24 @@ const ROWS: Row[] = [
     },
   },
   {
+    field: 'Mutation.updateVersionMetadata',
+    document:
+      'mutation($id: ID!) { updateVersionMetadata(versionId: $id, metadata: { outputs: [{ name: "y", description: "the output" }] }) { id } }',
+    prepare: async (w) => ({ id: (await version(w)).id }),
+    key: { owner: 'publisher', scope: ApiKeyScope.MODELS_WRITE },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'FORBIDDEN',
+      otherConsumer: 'FORBIDDEN',
+      publisher: 'OK',
+      otherPublisher: 'FORBIDDEN',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
+  {
     field: 'Mutation.setDefaultVersion',
     document: 'mutation($id: ID!) { setDefaultVersion(versionId: $id) { id } }',
     prepare: async (w) => ({ id: (await version(w)).id }),
