@@ -1,4 +1,5 @@
 import { BillingSchedule, processLock, redisLock } from '../billing/billing-schedule.js';
+import { PredictionRetention } from '../predictions/prediction-retention.js';
 import type { Config } from '../config.js';
 import type { Services } from '../services.js';
 import type { Logger } from '../shared/logger.js';
@@ -36,6 +37,20 @@ export function startJobs(
   const sweeper = setInterval(() => void sweep(), config.jobs.sweepIntervalMs);
   sweeper.unref();
   timers.push(firstSweep, sweeper);
+
+  // Prediction data past retention, every 10 minutes (each sweep removes in bounded batches).
+  const retention = new PredictionRetention(() => infra.db.orm.em.fork(), logger.child({ component: 'retention' }));
+  const purge = () =>
+    void (stopped
+      ? undefined
+      : retention
+          .sweep(config.jobs.dataRetentionMs)
+          .catch((err: unknown) => logger.warn({ err, component: 'retention' }, 'prediction data sweep failed')));
+  const firstPurge = setTimeout(purge, 10_000);
+  const purges = setInterval(purge, 10 * 60_000);
+  firstPurge.unref();
+  purges.unref();
+  timers.push(firstPurge, purges);
 
   // The monthly close, by itself: one replica at a time holds the period's lock (Redis), or this
   // process alone on the embedded default.

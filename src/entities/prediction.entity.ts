@@ -24,6 +24,8 @@ const PredictionSchema = defineEntity({
      */
     inputs: p.json<unknown>().nullable().lazy(),
     outputs: p.json<unknown>().nullable().lazy(),
+    /** When its tensors were deleted (retention, or the consumer asked); the record and bill stay. */
+    dataRemovedAt: p.datetime().nullable(),
     errorCode: p.string().length(64).nullable(),
     errorMessage: p.text().nullable(),
     /** Client-chosen key: a retried createPrediction with the same key returns the same job. */
@@ -61,6 +63,8 @@ const PredictionSchema = defineEntity({
     { name: 'predictions_user_created_at_index', properties: ['user', 'createdAt'] },
     { name: 'predictions_model_created_at_index', properties: ['model', 'createdAt'] },
     { name: 'predictions_status_created_at_index', properties: ['status', 'createdAt'] },
+    // The retention sweep walks finished predictions by end time.
+    { name: 'predictions_completed_at_index', properties: ['completedAt'] },
   ],
 });
 

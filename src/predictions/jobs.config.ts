@@ -28,6 +28,11 @@ export const JOBS_ENV = {
   WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(30).default(8),
   /** First retry delay; doubled each time (8 attempts: about 21 minutes in all at 5 s). */
   WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(5000),
+  /**
+   * Hours a finished prediction keeps its output tensors; then they are deleted (the record, its
+   * cost and usage stay). 0: kept until the consumer deletes them (deletePredictionData).
+   */
+  PREDICTION_DATA_RETENTION_HOURS: z.coerce.number().int().min(0).max(87_600).default(720),
 };
 
 export type JobsSettings = {
@@ -41,6 +46,8 @@ export type JobsSettings = {
     sweepStaleMs: number;
     streamRecheckMs: number;
     queuePrefix: string;
+    /** Output tensors are deleted this long after a prediction ends; 0: never by age. */
+    dataRetentionMs: number;
   };
   webhooks: { allowedHosts: string[]; timeoutMs: number; attempts: number; backoffMs: number };
 };
@@ -59,6 +66,7 @@ export function jobsConfigFrom(e: JobsEnv): JobsSettings {
       sweepStaleMs: e.JOB_SWEEP_STALE_MS,
       streamRecheckMs: e.PREDICTION_STREAM_RECHECK_MS,
       queuePrefix: e.QUEUE_PREFIX,
+      dataRetentionMs: e.PREDICTION_DATA_RETENTION_HOURS * 3_600_000,
     },
     webhooks: {
       allowedHosts: e.WEBHOOK_ALLOWED_HOSTS.split(',')

@@ -56,6 +56,7 @@ export function asOfEvent(p: Prediction, event: PredictionEventPayload): Predict
     unitPrice: succeeded ? p.unitPrice : null,
     cost: succeeded ? p.cost : null,
     currency: p.currency,
+    dataRemovedAt: p.dataRemovedAt,
     model: p.model,
     version: p.version,
   };

@@ -23,4 +23,5 @@ export type PredictionFields = Pick<
   | 'unitPrice'
   | 'cost'
   | 'currency'
+  | 'dataRemovedAt'
 > & { model: { id: string }; version: { id: string } };

@@ -206,6 +206,26 @@ export class PredictionJobService {
     return p;
   }
 
+  /**
+   * Deletes a finished prediction's tensors now (`deletePredictionData`): its outputs (and any
+   * inputs) are gone, `dataRemovedAt` says when; its record, cost and usage stay. A job still
+   * queued or running must be canceled first. Idempotent.
+   */
+  async removeData(ctx: ServiceContext, id: string): Promise<Prediction> {
+    const p = await this.get(ctx, id);
+    if (!isFinal(statusOf(p))) {
+      throw badInput(`the prediction is ${p.status}: cancel it first, or wait for it to finish`, { field: 'id' });
+    }
+    if (p.dataRemovedAt) return p;
+    const now = new Date();
+    await ctx.em.execute(
+      'update predictions set outputs = null, inputs = null, data_removed_at = ?, updated_at = ? where id = ? and data_removed_at is null',
+      [now, now, p.id],
+    );
+    await ctx.em.refresh(p);
+    return p;
+  }
+
   /** The caller's predictions, newest first, optionally by status or model (keyset pages). */
   async list(
     ctx: ServiceContext,

@@ -161,6 +161,8 @@ export class PredictionService {
       unitPrice: recorded.unitPrice,
       cost: recorded.cost,
       currency: recorded.currency,
+      // A synchronous prediction's tensors are never stored: nothing to remove.
+      dataRemovedAt: null,
       model: { id: model.id },
       version: { id: version.id },
     };

@@ -46,6 +46,15 @@ export class PredictionJobResolver {
   }
 
   @Authorized(ApiKeyScope.PREDICT)
+  @Mutation(() => PredictionType, {
+    description:
+      "Deletes a finished prediction's tensors now (its outputs are null from then on, `dataRemovedAt` says when); its record, cost and usage stay.",
+  })
+  deletePredictionData(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
+    return this.jobs.removeData(ctx, id);
+  }
+
+  @Authorized(ApiKeyScope.PREDICT)
   @Query(() => PredictionType, { description: 'One of your predictions.' })
   prediction(@Ctx() ctx: GraphQLContext, @Arg('id', () => ID) id: string) {
     return this.jobs.get(ctx, id);

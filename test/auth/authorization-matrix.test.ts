@@ -92,6 +92,16 @@ const job = async (w: World) => {
   await em.flush();
   return p.id;
 };
+/** A finished job of `consumer`'s, its outputs still kept. */
+const finishedJob = async (w: World) => {
+  const id = await job(w);
+  await w.server.app.db.orm.em
+    .fork()
+    .execute(`update predictions set status = 'SUCCEEDED', completed_at = now(), outputs = '[]'::jsonb where id = ?`, [
+      id,
+    ]);
+  return id;
+};
 const invoice = async (w: World) => {
   const em = w.server.app.db.orm.em.fork();
   const n = w.seq();
@@ -592,6 +602,23 @@ const ROWS: Row[] = [
       ...BAD_KEYS,
     },
   })),
+  {
+    field: 'Mutation.deletePredictionData',
+    document: 'mutation($id: ID!) { deletePredictionData(id: $id) { id dataRemovedAt } }',
+    prepare: async (w) => ({ id: await finishedJob(w) }),
+    key: { owner: 'consumer', scope: ApiKeyScope.PREDICT },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'NOT_FOUND',
+      publisher: 'NOT_FOUND',
+      otherPublisher: 'NOT_FOUND',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
   ...(['Query.webhookSecret', 'Mutation.rotateWebhookSecret'] as const).map((field): Row => ({
     field,
     document: field === 'Query.webhookSecret' ? '{ webhookSecret }' : 'mutation { rotateWebhookSecret }',

@@ -42,6 +42,13 @@ export class PredictionType {
   @Field(() => Date, { nullable: true })
   completedAt?: Date | null;
 
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      'When its tensors were deleted (PREDICTION_DATA_RETENTION_HOURS after it ended, or deletePredictionData); `outputs` is null from then on. Its cost and usage stay.',
+  })
+  dataRemovedAt?: Date | null;
+
   @Field(() => Float, { nullable: true })
   queueTimeMs?: number | null;
 

@@ -1,0 +1,42 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { PredictionStatus } from '../entities/enums.js';
+import type { Logger } from '../shared/logger.js';
+
+/** Rows per statement: a sweep after a long pause never holds one huge update. */
+const BATCH = 1000;
+
+/**
+ * Retention of prediction data (PREDICTION_DATA_RETENTION_HOURS): the tensors of predictions
+ * that ended longer ago than that are deleted, and `dataRemovedAt` says when; the record — who,
+ * what, when, status, cost — and its usage record stay, so bills and analytics are unchanged.
+ * Replicate keeps API prediction data for an hour; the default here is 30 days.
+ */
+export class PredictionRetention {
+  constructor(
+    private readonly fork: () => EntityManager,
+    private readonly logger: Pick<Logger, 'info'>,
+  ) {}
+
+  /** Removes what is past retention, in batches; returns how many predictions it emptied. */
+  async sweep(retentionMs: number, now = new Date()): Promise<number> {
+    if (retentionMs <= 0) return 0;
+    const cutoff = new Date(now.getTime() - retentionMs);
+    let removed = 0;
+    for (;;) {
+      const rows = await this.fork().execute<{ id: string }[]>(
+        `update predictions set outputs = null, inputs = null, data_removed_at = ?, updated_at = ?
+         where id in (
+           select id from predictions
+           where completed_at < ? and data_removed_at is null and status in (?, ?, ?)
+             and (outputs is not null or inputs is not null)
+           limit ?)
+         returning id`,
+        [now, now, cutoff, PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED, BATCH],
+      );
+      removed += rows.length;
+      if (rows.length < BATCH) break;
+    }
+    if (removed) this.logger.info({ removed, cutoff: cutoff.toISOString() }, 'prediction data past retention removed');
+    return removed;
+  }
+}
