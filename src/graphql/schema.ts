@@ -120,7 +120,7 @@ export async function createSchema(
   });
   if (services && options.events) {
     registerVersionSubscriptions(schema, services.versions);
-    registerPredictionSubscriptions(schema, services.predictionJobs, options.events);
+    registerPredictionSubscriptions(schema, services.predictionJobs);
     registerUsageSubscriptions(schema, services.billing.usage, options.events);
   }
   return schema;

@@ -10,13 +10,13 @@ import { badInput, notFound } from '../shared/errors.js';
 import { UUID } from '../shared/ids.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '../shared/pagination.js';
 import type { ServiceContext } from '../shared/service-context.js';
-import type { EventBus } from '../subscriptions/event-bus.js';
 import type { PredictionEventPayload } from '../subscriptions/topics.js';
 import { resolveWebhookTarget } from '../webhooks/webhook-target.js';
 import { asOfEvent, SharedReads } from './prediction-event-view.js';
 import { predictionStream } from './prediction-events.js';
 import type { PredictionFields } from './prediction-fields.js';
 import { jobOptions } from './prediction-job-runner.js';
+import { removePredictionData } from './prediction-retention.js';
 import {
   MAX_WAIT_SECONDS,
   type CreatePredictionArgs,
@@ -66,7 +66,7 @@ export class PredictionJobService {
    */
   private async untilFinal(ctx: ServiceContext, p: Prediction, ms: number): Promise<Prediction> {
     if (isFinal(statusOf(p))) return p;
-    const stream = await this.updates(ctx, p.id, this.deps.events);
+    const stream = await this.updates(ctx, p.id);
     let timer: NodeJS.Timeout | undefined;
     const timeUp = new Promise<'time'>((resolve) => (timer = setTimeout(() => resolve('time'), ms)));
     try {
@@ -217,11 +217,7 @@ export class PredictionJobService {
       throw badInput(`the prediction is ${p.status}: cancel it first, or wait for it to finish`, { field: 'id' });
     }
     if (p.dataRemovedAt) return p;
-    const now = new Date();
-    await ctx.em.execute(
-      'update predictions set outputs = null, inputs = null, data_removed_at = ?, updated_at = ? where id = ? and data_removed_at is null',
-      [now, now, p.id],
-    );
+    await removePredictionData(ctx.em, p.id);
     await ctx.em.refresh(p);
     return p;
   }
@@ -268,13 +264,9 @@ export class PredictionJobService {
   }
 
   /** `predictionUpdated(id)`: the prediction's current state, then its changes until final. */
-  async updates(
-    ctx: ServiceContext,
-    id: string,
-    bus: EventBus,
-  ): Promise<AsyncIterableIterator<PredictionEventPayload>> {
+  async updates(ctx: ServiceContext, id: string): Promise<AsyncIterableIterator<PredictionEventPayload>> {
     return predictionStream(
-      bus,
+      this.deps.events,
       id,
       async () => {
         const p = await this.get({ ...ctx, em: ctx.em.fork() }, id);
@@ -290,9 +282,9 @@ export class PredictionJobService {
   }
 
   /** `myPredictionEvents`: every change of the caller's predictions (API keys need `predict`). */
-  myEvents(ctx: ServiceContext, bus: EventBus): AsyncIterableIterator<PredictionEventPayload> {
+  myEvents(ctx: ServiceContext): AsyncIterableIterator<PredictionEventPayload> {
     const caller = requireUser(ctx.caller, { scope: ApiKeyScope.PREDICT });
-    return bus.subscribe('USER_PREDICTION_EVENTS', caller.userId);
+    return this.deps.events.subscribe('USER_PREDICTION_EVENTS', caller.userId);
   }
 
   /**

@@ -3,23 +3,17 @@ import { Arg, Ctx, ID, Info, Resolver, Root, Subscription, type SubscribeResolve
 import type { PredictionFields } from '../predictions/prediction-fields.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { PredictionJobService } from '../predictions/prediction-job.service.js';
-import type { EventBus } from '../subscriptions/event-bus.js';
 import type { PredictionEventPayload } from '../subscriptions/topics.js';
 import { PredictionType } from './types/prediction.type.js';
 
 /**
- * type-graphql calls `subscribe` without a resolver instance, so the service and the bus are
- * found through the schema the operation runs on (one registration per app; no globals shared
+ * type-graphql calls `subscribe` without a resolver instance, so the service is found through the schema the operation runs on (one registration per app; no globals shared
  * between apps in one process), as version-subscription.resolver.ts does.
  */
-const wiring = new WeakMap<GraphQLSchema, { jobs: PredictionJobService; bus: EventBus }>();
+const wiring = new WeakMap<GraphQLSchema, { jobs: PredictionJobService }>();
 
-export function registerPredictionSubscriptions(
-  schema: GraphQLSchema,
-  jobs: PredictionJobService,
-  bus: EventBus,
-): void {
-  wiring.set(schema, { jobs, bus });
+export function registerPredictionSubscriptions(schema: GraphQLSchema, jobs: PredictionJobService): void {
+  wiring.set(schema, { jobs });
 }
 
 function wired(schema: GraphQLSchema) {
@@ -34,8 +28,7 @@ export class PredictionSubscriptionResolver {
     description:
       'One prediction: its state now, then every status change, in order; the stream ends after SUCCEEDED, FAILED or CANCELED.',
     subscribe: ({ args, context, info }: SubscribeResolverData<unknown, { id: string }, GraphQLContext>) => {
-      const { jobs, bus } = wired(info.schema);
-      return jobs.updates(context, String(args.id), bus);
+      return wired(info.schema).jobs.updates(context, String(args.id));
     },
   })
   predictionUpdated(
@@ -50,8 +43,7 @@ export class PredictionSubscriptionResolver {
   @Subscription(() => PredictionType, {
     description: 'Every status change of every one of your predictions.',
     subscribe: ({ context, info }: SubscribeResolverData<unknown, Record<string, never>, GraphQLContext>) => {
-      const { jobs, bus } = wired(info.schema);
-      return jobs.myEvents(context, bus);
+      return wired(info.schema).jobs.myEvents(context);
     },
   })
   myPredictionEvents(

@@ -45,7 +45,7 @@ it('delivers a change published between the snapshot read and the first pull', a
   });
 
   // The replica has read the row (QUEUED) and handed the stream to graphql-ws...
-  const stream = await app.services.predictionJobs.updates(ctx(), job.id, app.events);
+  const stream = await app.services.predictionJobs.updates(ctx(), job.id);
   // ...when a worker commits SUCCEEDED and publishes it.
   await app.db.orm.em
     .fork()
@@ -78,7 +78,7 @@ it('ends with the final state when the final event was never published', async (
     modelId: model.id,
     inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }],
   });
-  const stream = await app.services.predictionJobs.updates(ctx(), job.id, app.events);
+  const stream = await app.services.predictionJobs.updates(ctx(), job.id);
   expect((await nextOrFail(stream, 'the snapshot')).value).toMatchObject({ status: 'QUEUED' });
   // A worker commits SUCCEEDED; its event is lost (nothing is published).
   await app.db.orm.em
@@ -104,7 +104,7 @@ it('lets go of the subscription when the caller may not see the prediction', asy
   const strangerCtx = buildContext(() => app.db.orm.em.fork(), {
     caller: { kind: 'user', userId: stranger.id, role: stranger.role },
   });
-  await expect(app.services.predictionJobs.updates(strangerCtx, job.id, app.events)).rejects.toMatchObject({
+  await expect(app.services.predictionJobs.updates(strangerCtx, job.id)).rejects.toMatchObject({
     code: 'NOT_FOUND',
   });
   expect(engine.ee.listenerCount(channel)).toBe(0);
