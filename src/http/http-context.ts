@@ -19,8 +19,10 @@ export async function buildHttpContext(
   deps: HttpContextDeps,
   req: IncomingMessage & { ip?: string },
   requestId: string,
+  // GraphQL's by default; other transports (the Open Inference routes) take the AppError one.
+  resolveCaller: (deps: HttpContextDeps, req: IncomingMessage) => Promise<Caller> = callerForHttpRequest,
 ): Promise<GraphQLContext> {
-  const ctx = buildContext(deps.fork, { requestId, caller: await callerForHttpRequest(deps, req) });
+  const ctx = buildContext(deps.fork, { requestId, caller: await resolveCaller(deps, req) });
   const ip = req.ip ?? req.socket.remoteAddress;
   // Set, not spread: the context's EntityManager and loaders are lazy getters (build-context.ts).
   if (ip) ctx.clientIp = ip;
@@ -28,14 +30,19 @@ export async function buildHttpContext(
 }
 
 /**
- * The caller of an HTTP request from `Authorization: Bearer …` or `X-API-Key`. Bad credentials
- * answer 401 UNAUTHENTICATED (with `WWW-Authenticate`), never a silent anonymous request.
+ * The caller of an HTTP request from `Authorization: Bearer …` or `X-API-Key`: anonymous without
+ * credentials; bad ones throw AppError UNAUTHENTICATED, never a silent anonymous request.
  */
-export async function callerForHttpRequest(deps: HttpContextDeps, req: IncomingMessage): Promise<Caller> {
+export async function httpCaller(deps: HttpContextDeps, req: IncomingMessage): Promise<Caller> {
   if (!req.headers.authorization && !req.headers['x-api-key']) return ANONYMOUS;
+  const { caller } = await deps.callers.fromHttpHeaders(deps.fork, req.headers);
+  return caller;
+}
+
+/** `httpCaller` for GraphQL: bad credentials answer 401 (with `WWW-Authenticate`). */
+export async function callerForHttpRequest(deps: HttpContextDeps, req: IncomingMessage): Promise<Caller> {
   try {
-    const { caller } = await deps.callers.fromHttpHeaders(deps.fork, req.headers);
-    return caller;
+    return await httpCaller(deps, req);
   } catch (err) {
     if (!(err instanceof AppError) || err.code !== ErrorCode.UNAUTHENTICATED) throw err;
     throw new GraphQLError(err.message, {

@@ -11,7 +11,7 @@ import { requestIdOf } from '../../observability/request-id.js';
 import { isDependencyUnavailable } from '../../shared/dependency-errors.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
-import { buildHttpContext } from '../http-context.js';
+import { buildHttpContext, httpCaller } from '../http-context.js';
 import { datatypeOf, inferResponse, parseInferRequest } from './oip-codec.js';
 
 export type OipDeps = {
@@ -68,18 +68,8 @@ export function openInferenceRoutes(deps: OipDeps): Router {
   const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) =>
     void fn(req, res).catch((err: unknown) => fail(res, err));
 
-  const context = async (req: Request, res: Response) => {
-    try {
-      return await buildHttpContext({ callers: deps.callers, fork: deps.fork }, req, requestIdOf(res));
-    } catch (err) {
-      // Bad credentials: 401, as over GraphQL (there it is a GraphQLError carrying the status).
-      const e = err as { message?: string; extensions?: { code?: string } };
-      if (e.extensions?.code === ErrorCode.UNAUTHENTICATED) {
-        throw new AppError(ErrorCode.UNAUTHENTICATED, e.message ?? 'invalid credentials');
-      }
-      throw err;
-    }
-  };
+  const context = (req: Request, res: Response) =>
+    buildHttpContext({ callers: deps.callers, fork: deps.fork }, req, requestIdOf(res), httpCaller);
 
   /** The model as the caller may see it, and the runnable version named (or its default). */
   const resolve = async (req: Request, res: Response) => {
