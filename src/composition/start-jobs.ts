@@ -23,37 +23,44 @@ export function startJobs(
 ): RunningJobs {
   let stopped = false;
   const timers: NodeJS.Timeout[] = [];
+  /** Runs `task` once after `firstMs`, then every `everyMs`, until stop(); its errors are logged. */
+  const repeat = (
+    what: { name: string; component: string },
+    task: () => Promise<unknown>,
+    firstMs: number,
+    everyMs: number,
+  ) => {
+    const run = () => {
+      if (stopped) return;
+      task().catch((err: unknown) => logger.warn({ err, component: what.component }, `${what.name} failed`));
+    };
+    const first = setTimeout(run, firstMs);
+    const every = setInterval(run, everyMs);
+    first.unref();
+    every.unref();
+    timers.push(first, every);
+  };
   services.predictionRunner.start(config.jobs.concurrency);
   services.webhookDispatcher.start();
-  const sweep = async () => {
-    if (stopped) return;
-    await services.predictionRunner
-      .sweep(config.jobs.sweepStaleMs)
-      .catch((err: unknown) => logger.warn({ err, component: 'jobs' }, 'prediction sweep failed'));
-  };
   // One sweep soon after start picks up what a stopped in-process queue held.
-  const firstSweep = setTimeout(() => void sweep(), 1000);
-  firstSweep.unref();
-  const sweeper = setInterval(() => void sweep(), config.jobs.sweepIntervalMs);
-  sweeper.unref();
-  timers.push(firstSweep, sweeper);
+  repeat(
+    { name: 'prediction sweep', component: 'jobs' },
+    () => services.predictionRunner.sweep(config.jobs.sweepStaleMs),
+    1000,
+    config.jobs.sweepIntervalMs,
+  );
 
   // Prediction data past retention, every 10 minutes (each sweep removes in bounded batches).
   const retention = new PredictionRetention(() => infra.db.orm.em.fork(), logger.child({ component: 'retention' }));
-  const purge = () =>
-    void (stopped
-      ? undefined
-      : retention
-          .sweep(config.jobs.dataRetentionMs)
-          .catch((err: unknown) => logger.warn({ err, component: 'retention' }, 'prediction data sweep failed')));
-  const firstPurge = setTimeout(purge, 10_000);
-  const purges = setInterval(purge, 10 * 60_000);
-  firstPurge.unref();
-  purges.unref();
-  timers.push(firstPurge, purges);
+  repeat(
+    { name: 'prediction data sweep', component: 'retention' },
+    () => retention.sweep(config.jobs.dataRetentionMs),
+    10_000,
+    10 * 60_000,
+  );
 
   // The monthly close, by itself: one replica at a time holds the period's lock (Redis), or this
-  // process alone on the embedded default.
+  // process alone on the embedded default. Its own failures are logged by the schedule.
   const close = config.billing.autoClose;
   if (close.enabled) {
     const schedule = new BillingSchedule(
@@ -63,12 +70,7 @@ export function startJobs(
       logger.child({ component: 'billing' }),
       { delayMs: close.delayMs, lockTtlMs: 30 * 60_000, lockKey: `${config.pubSubPrefix}billing:close` },
     );
-    const tick = () => void (stopped ? undefined : schedule.tick());
-    const first = setTimeout(tick, 5000);
-    const every = setInterval(tick, close.checkMs);
-    first.unref();
-    every.unref();
-    timers.push(first, every);
+    repeat({ name: 'scheduled billing close', component: 'billing' }, () => schedule.tick(), 5000, close.checkMs);
   }
   return {
     stop() {

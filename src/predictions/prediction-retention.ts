@@ -4,6 +4,13 @@ import type { Logger } from '../shared/logger.js';
 
 /** Rows per statement: a sweep after a long pause never holds one huge update. */
 const BATCH = 1000;
+/** What removing a prediction's data sets (parameters: data_removed_at, updated_at). */
+const CLEAR = 'outputs = null, inputs = null, data_removed_at = ?, updated_at = ?';
+
+/** Removes one prediction's tensors now (a no-op when they are already gone). */
+export async function removePredictionData(em: EntityManager, id: string, now = new Date()): Promise<void> {
+  await em.execute(`update predictions set ${CLEAR} where id = ? and data_removed_at is null`, [now, now, id]);
+}
 
 /**
  * Retention of prediction data (PREDICTION_DATA_RETENTION_HOURS): the tensors of predictions
@@ -24,7 +31,7 @@ export class PredictionRetention {
     let removed = 0;
     for (;;) {
       const rows = await this.fork().execute<{ id: string }[]>(
-        `update predictions set outputs = null, inputs = null, data_removed_at = ?, updated_at = ?
+        `update predictions set ${CLEAR}
          where id in (
            select id from predictions
            where completed_at < ? and data_removed_at is null and status in (?, ?, ?)

@@ -4,6 +4,7 @@
 import { Role } from '../../src/entities/enums.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
 import { ModelVersion } from '../../src/entities/model-version.entity.js';
+import { VersionPaths } from '../../src/predictions/runnable-version.js';
 import { CreatePredictionDocument, PredictDocument, PredictionJobDocument } from '../generated/graphql.js';
 import { authHeaders } from '../support/auth.js';
 import { Factory } from '../support/factories.js';
@@ -85,11 +86,7 @@ it('a queued prediction keeps only the outputs asked for', async () => {
 it('batches only requests that ask for the same outputs, and gives each its own', async () => {
   const version = await server.app.db.orm.em.fork().findOneOrFail(ModelVersion, { model: modelId });
   const poolVersion = {
-    id: version.id,
-    path: await server.app.storage.localPath(version.storageKey),
-    sizeBytes: version.sizeBytes,
-    inputs: version.inputs,
-    outputs: version.outputs,
+    ...(await new VersionPaths(server.app.storage).poolVersion(version)),
     batching: { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 20 },
   };
   const tensors = (i: number) => [

@@ -2,7 +2,8 @@
 // extension), turned into what `predict` takes and back. Pure: no I/O, no services.
 // https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
-import type { TensorInputLike, TensorOutputJson } from '../../inference/tensor-codec.js';
+import { typedView, type TensorInputLike, type TensorOutputJson } from '../../inference/tensor-codec.js';
+import type { DType } from '../../inference/tensor-types.js';
 import { badInput } from '../../shared/errors.js';
 
 /** OIP datatype names ↔ ours. */
@@ -139,29 +140,18 @@ export function parseInferRequest(body: Buffer, headerLength: number | undefined
 function jsonData(o: TensorOutputJson): unknown[] {
   if (o.data) return o.data;
   const buf = Buffer.from(o.b64 ?? '', 'base64');
-  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  const finite = (v: number) => (Number.isFinite(v) ? v : String(v));
-  switch (o.dtype) {
-    case 'float32':
-      return Array.from(new Float32Array(ab), finite);
-    case 'float64':
-      return Array.from(new Float64Array(ab), finite);
-    case 'int32':
-      return Array.from(new Int32Array(ab));
-    case 'int8':
-      return Array.from(new Int8Array(ab));
-    case 'uint8':
-      return Array.from(new Uint8Array(ab));
-    case 'bool':
-      return Array.from(new Uint8Array(ab), (v) => v !== 0);
-    case 'int64':
-      // Numbers while exact; beyond 2^53, decimal strings (JSON numbers would lose digits).
-      return Array.from(new BigInt64Array(ab), (v) =>
-        v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString(),
-      );
-    default:
-      throw new Error(`no JSON form for dtype ${o.dtype}`);
+  const view = typedView(
+    o.dtype as Exclude<DType, 'string'>,
+    buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength),
+  );
+  if (view instanceof BigInt64Array) {
+    // Numbers while exact; beyond 2^53, decimal strings (JSON numbers would lose digits).
+    return Array.from(view, (v) =>
+      v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString(),
+    );
   }
+  if (o.dtype === 'bool') return Array.from(view, (v) => v !== 0);
+  return Array.from(view, (v) => (Number.isFinite(v) ? v : String(v)));
 }
 
 function binaryData(o: TensorOutputJson): Buffer {
