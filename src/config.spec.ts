@@ -44,6 +44,7 @@ describe('loadConfig', () => {
         'JWT_PRIVATE_KEYS',
         'JWT_SECRET',
         'METRICS_TOKEN',
+        'OTEL_EXPORTER_OTLP_HEADERS',
         'REDIS_URL',
         'STRIPE_SECRET_KEY',
         'STRIPE_WEBHOOK_SECRET',
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
       STRIPE_SECRET_KEY: 'sk_test_stripe-secret-key',
       STRIPE_WEBHOOK_SECRET: 'whsec_stripe-webhook-secret',
       METRICS_TOKEN: 'metrics-token-secret-value',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer otlp-secret-token',
     };
     expect(Object.keys(values).sort()).toEqual([...SECRET_KEYS].sort());
     const printed = JSON.stringify(redactConfig(loadConfig(values)));
@@ -68,8 +70,24 @@ describe('loadConfig', () => {
       'stripe-secret-key',
       'stripe-webhook-secret',
       'metrics-token-secret-value',
+      'otlp-secret-token',
     ]) {
       expect(printed).not.toContain(marker);
     }
+  });
+
+  it('traces only when an exporter or an OTLP endpoint is named, and never when the SDK is disabled', () => {
+    const tracing = (env: Record<string, string>) => loadConfig(env).tracing;
+    expect(tracing({}).enabled).toBe(false);
+    expect(tracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toMatchObject({
+      enabled: true,
+      exporters: ['otlp'],
+      endpoint: 'http://collector:4318',
+    });
+    expect(tracing({ OTEL_TRACES_EXPORTER: 'console' })).toMatchObject({ enabled: true, exporters: ['console'] });
+    expect(tracing({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).enabled).toBe(false);
+    expect(tracing({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).enabled).toBe(false);
+    expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER/);
+    expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
   });
 });

@@ -11,6 +11,7 @@ import { JOBS_ENV, jobsConfigFrom, type JobsSettings } from './predictions/jobs.
 import { corsPolicyFrom } from './http/cors.config.js';
 import { GRAPHQL_ENV, graphqlConfigFrom, type GraphQLSettings } from './graphql/graphql.config.js';
 import { isSecret, secret } from './shared/config-secret.js';
+import { TRACING_ENV, tracingConfigFrom, type TracingSettings } from './observability/tracing.config.js';
 
 /**
  * Environment configuration, parsed once at start. A bad value stops the process with a message
@@ -67,6 +68,8 @@ const schema = z.object({
   ...INFERENCE_ENV,
   // Job queue, worker role, sweeper, webhooks: src/predictions/jobs.config.ts.
   ...JOBS_ENV,
+  // OpenTelemetry tracing, the SDK's own OTEL_* variables: src/observability/tracing.config.ts.
+  ...TRACING_ENV,
   UPLOAD_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -106,6 +109,7 @@ export type Config = AuthSettings &
   BillingSettings &
   InferenceSettings &
   JobsSettings &
+  TracingSettings &
   ReturnType<typeof coreConfigFrom>;
 
 /** The variables marked `secret(…)` where they are defined (here and in the feature configs). */
@@ -136,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...billingConfigFrom(e),
     ...inferenceConfigFrom(e),
     ...jobsConfigFrom(e),
+    ...tracingConfigFrom(e),
     ...coreConfigFrom(e),
   };
 }

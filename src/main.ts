@@ -1,44 +1,14 @@
-import 'reflect-metadata';
-import { createApp } from './app.js';
-import { redactConfig } from './config.js';
-import { startServer } from './http/server.js';
-import { startupSummary } from './shared/startup-summary.js';
-import { seedIfWanted } from './catalog/seed.js';
-import { exitOnFatal, loadConfigOrExit, SHUTDOWN_MARGIN_MS, stopOnSignals } from './shared/process-lifecycle.js';
+import { startTracing } from './observability/tracing-sdk.js';
+import { exitOnFatal, loadConfigOrExit } from './shared/process-lifecycle.js';
 
-/** `npm start`: the API (and, on the embedded default, everything else) in one process. */
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  const started = performance.now();
-  const app = await createApp(config);
-  app.logger.debug({ config: redactConfig(config) }, 'configuration');
-  await seedIfWanted({ seedOnStart: config.seedOnStart, db: app.db, storage: app.storage, logger: app.logger });
-  // Queued predictions and webhooks run here too unless RUN_JOBS=false (then `npm run worker` does).
-  app.startJobs();
-  const running = await startServer(app, { port: config.port, host: config.host });
-  app.logger.info(
-    {
-      ...startupSummary(config, { url: running.url, embedded: app.db.embedded, role: 'api' }),
-      startupMs: Math.round(performance.now() - started),
-    },
-    `ready on ${running.url}`,
-  );
-  stopOnSignals(
-    app.logger,
-    async (step) => {
-      // A run that never ends must not hold the exit past the grace period: then the pool kills
-      // its workers, and whatever still waits on them (a request, a job) fails SHUTTING_DOWN.
-      const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
-      try {
-        step('http server');
-        await running.close();
-        await app.close(step);
-      } finally {
-        clearTimeout(cut);
-      }
-    },
-    { deadlineMs: config.shutdownGraceMs + SHUTDOWN_MARGIN_MS },
-  );
+// `npm start`. Tracing starts before the app's modules load (tracing-sdk.ts says why), so they are
+// imported only then; without OTEL_* settings nothing is loaded for it.
+const started = performance.now();
+const config = loadConfigOrExit();
+try {
+  const tracing = await startTracing(config.tracing, 'model-marketplace-api');
+  const { runApi } = await import('./composition/api-process.js');
+  await runApi(config, tracing, started);
+} catch (err) {
+  exitOnFatal(err);
 }
-
-main().catch(exitOnFatal);

@@ -1,48 +1,13 @@
-import 'reflect-metadata';
-import { createApp } from './app.js';
-import { redactConfig } from './config.js';
-import { startupSummary } from './shared/startup-summary.js';
-import { exitOnFatal, loadConfigOrExit, SHUTDOWN_MARGIN_MS, stopOnSignals } from './shared/process-lifecycle.js';
+import { startTracing } from './observability/tracing-sdk.js';
+import { exitOnFatal, loadConfigOrExit } from './shared/process-lifecycle.js';
 
-/**
- * `npm run worker`: a process that only runs jobs — queued predictions and webhook deliveries —
- * with its own inference pool, and serves no HTTP. It needs the database, Redis and model
- * storage, so GPU machines can run workers while API replicas run elsewhere. Without REDIS_URL
- * there is no shared queue to pull from: the API process runs jobs itself (RUN_JOBS).
- */
-async function main(): Promise<void> {
-  const config = loadConfigOrExit();
-  if (!config.redisUrl || !config.databaseUrl) {
-    process.stderr.write(
-      'npm run worker needs DATABASE_URL and REDIS_URL (the API runs jobs itself on the embedded default)\n',
-    );
-    process.exit(1);
-  }
-  const app = await createApp(config);
-  app.logger.debug({ config: redactConfig(config) }, 'configuration');
-  app.startJobs({ force: true });
-  app.logger.info(
-    {
-      role: 'worker',
-      ...startupSummary(config, { embedded: false, role: 'worker' }),
-      concurrency: config.jobs.concurrency,
-    },
-    'worker ready',
-  );
-  // Closing the app stops taking jobs and waits for the running ones (src/predictions/jobs.wiring.ts).
-  stopOnSignals(
-    app.logger,
-    async (step) => {
-      // Running jobs may finish within the grace period; a run that never ends is then killed.
-      const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
-      try {
-        await app.close(step);
-      } finally {
-        clearTimeout(cut);
-      }
-    },
-    { deadlineMs: config.shutdownGraceMs + SHUTDOWN_MARGIN_MS },
-  );
+// `npm run worker`. Tracing starts before the app's modules load (tracing-sdk.ts says why), so
+// they are imported only then; without OTEL_* settings nothing is loaded for it.
+const config = loadConfigOrExit();
+try {
+  const tracing = await startTracing(config.tracing, 'model-marketplace-worker');
+  const { runWorker } = await import('./composition/worker-process.js');
+  await runWorker(config, tracing);
+} catch (err) {
+  exitOnFatal(err);
 }
-
-main().catch(exitOnFatal);

@@ -25,7 +25,6 @@ import {
 } from '../graphql/validation/hardening.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createFormatError } from '../graphql/format-error.js';
-import { withSqlCounter } from '../db/sql-counter.js';
 import { sharedSubscribe } from '../subscriptions/shared-execution.js';
 import { graphqlUploadExpress, processRequest } from 'graphql-upload-ts';
 import { bodyErrorHandler } from './body-errors.js';
@@ -41,6 +40,7 @@ import { requestIdContext, requestIdMiddleware, requestIdOf } from '../observabi
 import { httpBodyLimit } from '../inference/request-size.js';
 import { errorStatusPlugin } from '../graphql/error-status.plugin.js';
 import { corsMiddleware } from './cors.js';
+import { graphqlRequestScope } from './graphql-span.js';
 import { notFoundHandler, rootRoutes } from './root.routes.js';
 import { websocketOperations } from './websocket-operations.js';
 
@@ -169,9 +169,7 @@ export async function startServer(app: App, listen: { port: number; host: string
   if (app.config.playground) expressApp.use(playgroundRoutes());
   expressApp.use(
     '/graphql',
-    (_req, _res, next) => {
-      withSqlCounter(() => next());
-    },
+    graphqlRequestScope(),
     // Follows INFERENCE_MAX_REQUEST_BYTES: its tensors fit as b64 (src/inference/request-size.ts).
     express.json({ limit: maxBodyBytes }),
     // GraphQL multipart requests (model uploads). Only multipart bodies are touched; the file

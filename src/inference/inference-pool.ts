@@ -5,7 +5,15 @@
 // and how batching decides.
 import { compatibilityKey, concatBatch } from './batching.js';
 import { overloaded, shuttingDown, timedOut, workerDied } from './inference.errors.js';
-import { workerSettings, type PoolHealth, type PoolOptions, type PoolVersion, type RunResult } from './pool-options.js';
+import {
+  workerSettings,
+  type PoolHealth,
+  type PoolOptions,
+  type PoolVersion,
+  type RunOptions,
+  type RunResult,
+} from './pool-options.js';
+import { runInSpan } from './run-span.js';
 import { Warmups } from './pool-warmups.js';
 import { exitCause, PoolWorker, type RunningBatch } from './pool-worker.js';
 import { sandboxLimitsAvailable, type SandboxExit } from './sandbox-process.js';
@@ -177,13 +185,13 @@ export class InferencePool {
    *   BAD_USER_INPUT (reason MODEL_ERROR) when onnxruntime rejects the run; reason MEMORY_LIMIT
    *   when the run needed more memory than a worker may have.
    */
-  run(
-    version: PoolVersion,
-    tensors: WireTensor[],
-    options: { timeoutMs?: number; outputs?: readonly string[] } = {},
-  ): Promise<RunResult> {
+  run(version: PoolVersion, tensors: WireTensor[], options: RunOptions = {}): Promise<RunResult> {
+    return runInSpan(version, () => this.enqueue(version, tensors, options));
+  }
+
+  private enqueue(version: PoolVersion, tensors: WireTensor[], options: RunOptions): Promise<RunResult> {
     if (this.closing) return Promise.reject(shuttingDown());
-    if (!this.started) return this.ensureStarted().then(() => this.run(version, tensors, options));
+    if (!this.started) return this.ensureStarted().then(() => this.enqueue(version, tensors, options));
     const queue = this.queueFor(version);
     if (queue.items.length >= this.options.maxQueuePerVersion) return Promise.reject(overloaded(queue.items.length));
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;

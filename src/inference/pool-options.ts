@@ -83,6 +83,13 @@ export type PoolVersion = VersionDescriptor & {
   batching?: Partial<BatchingSettings> | null;
 };
 
+export type RunOptions = {
+  /** Past this the run fails SERVICE_UNAVAILABLE (the pool's timeout by default). */
+  timeoutMs?: number;
+  /** Only these outputs come back (output-selection.ts); all of them by default. */
+  outputs?: readonly string[];
+};
+
 export type RunResult = {
   outputs: WireTensor[];
   /** Where it ran, e.g. `cpu` or `webgpu:0`. */

@@ -8,6 +8,7 @@ import { selectOutputs } from '../inference/output-selection.js';
 import { validateAndDecodeInputs } from '../inference/tensor-validation.js';
 import { badInput, notFound } from '../shared/errors.js';
 import { UUID } from '../shared/ids.js';
+import { inSpan } from '../observability/tracing.js';
 import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '../shared/pagination.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { PredictionEventPayload } from '../subscriptions/topics.js';
@@ -55,7 +56,15 @@ export class PredictionJobService {
     if (!Number.isFinite(wait) || wait < 0 || wait > MAX_WAIT_SECONDS) {
       throw badInput(`wait must be between 0 and ${MAX_WAIT_SECONDS} seconds`, { field: 'wait' });
     }
-    const prediction = await this.submit(ctx, args);
+    const prediction = await inSpan(
+      'PredictionJobService.create',
+      { attributes: { 'model.id': args.modelId } },
+      async (span) => {
+        const queued = await this.submit(ctx, args);
+        span.setAttribute('prediction.id', queued.id);
+        return queued;
+      },
+    );
     return wait > 0 ? this.untilFinal(ctx, prediction, wait * 1000) : prediction;
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { jobOutcomes } from '../observability/metrics.js';
+import { inSpan } from '../observability/tracing.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { requireUser } from '../auth/access.js';
 import { spendCapReached } from '../billing/billing.errors.js';
@@ -89,7 +90,13 @@ export class PredictionService {
    *   on them), PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, SERVICE_UNAVAILABLE (retryable: overload,
    *   timeout, worker lost).
    */
-  async predict(ctx: ServiceContext, args: PredictArgs): Promise<PredictResult> {
+  predict(ctx: ServiceContext, args: PredictArgs): Promise<PredictResult> {
+    return inSpan('PredictionService.predict', { attributes: { 'model.id': args.modelId } }, () =>
+      this.runNow(ctx, args),
+    );
+  }
+
+  private async runNow(ctx: ServiceContext, args: PredictArgs): Promise<PredictResult> {
     const caller = requireUser(ctx.caller, { scope: ApiKeyScope.PREDICT });
     const { model, version } = await this.versions.resolve(ctx.em, args.modelId, args.version ?? null);
     // Tensors before quota: a malformed request costs no billing query.

@@ -26,6 +26,9 @@ export function startupSummary(config: Config, options: { url?: string; embedded
     redis,
     jobs,
     inference: `${config.inference.workers} worker${config.inference.workers === 1 ? '' : 's'} on ${devices}`,
+    tracing: !config.tracing.enabled
+      ? 'off'
+      : `OpenTelemetry: ${config.tracing.exporters.join(', ')}${config.tracing.endpoint ? ` to ${hostAndPath(config.tracing.endpoint)}` : ''}`,
     ...(options.role === 'api' ? { playground: config.playground ? options.url : 'off' } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { inSpan, markFailed, SpanKind, traceHeaders } from '../observability/tracing.js';
 import { AppError } from '../shared/errors.js';
 import { webhookHeaders } from './standard-webhooks.js';
 import { resolveWebhookTarget, type ResolveHost, type WebhookAllowList } from './webhook-target.js';
@@ -51,14 +52,40 @@ export async function sendWebhook(options: {
   };
   const headers = webhookHeaders(options.secret, options.eventId, options.body, options.now);
   const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // The HTTP client span of a trace (the instrumentation does not see this module's `request`).
+  // The URL's path and query are the receiver's and may hold a token: host and port only.
+  const attributes = {
+    'http.request.method': 'POST',
+    'server.address': target.url.hostname,
+    'server.port': Number(target.url.port) || (target.url.protocol === 'https:' ? 443 : 80),
+    'url.scheme': target.url.protocol.replace(':', ''),
+  };
+  return inSpan('POST', { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    const attempt = await deliver(send, target.url, pinned, headers, { ...options, started });
+    if (attempt.status) span.setAttribute('http.response.status_code', attempt.status);
+    if (!attempt.ok) markFailed(span, new Error(attempt.error ?? 'delivery failed'));
+    return attempt;
+  });
+}
+
+function deliver(
+  send: typeof httpRequest,
+  url: URL,
+  pinned: LookupFunction,
+  headers: Record<string, string>,
+  options: { body: string; timeoutMs: number; started: number },
+): Promise<DeliveryAttempt> {
+  const elapsed = () => Math.round((performance.now() - options.started) * 10) / 10;
   return new Promise<DeliveryAttempt>((resolve) => {
     const req = send(
-      target.url,
+      url,
       {
         method: 'POST',
         lookup: pinned,
         headers: {
           ...headers,
+          // The trace the delivery job runs in, so that a receiver which traces continues it.
+          ...traceHeaders(),
           'content-length': Buffer.byteLength(options.body),
           'user-agent': 'model-marketplace-webhooks/1',
         },

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { BullJobQueue } from '../../src/jobs/bull-job-queue.js';
 import { UnrecoverableJobError, type Job, type JobQueue } from '../../src/jobs/job-queue.js';
 import { MemoryJobQueue } from '../../src/jobs/memory-job-queue.js';
+import { TracedJobQueue } from '../../src/jobs/traced-job-queue.js';
 import { createLogger } from '../../src/shared/logger.js';
 
 /**
@@ -15,6 +16,8 @@ const redisUrl = process.env.REDIS_URL;
 const quiet = createLogger('silent');
 const implementations: [string, () => JobQueue<Payload>][] = [
   ['memory', () => new MemoryJobQueue<Payload>('contract')],
+  // What the app runs: the same queue behind the trace-carrying decorator (traced-job-queue.ts).
+  ['memory, traced', () => new TracedJobQueue(new MemoryJobQueue<Payload>('contract'), 'memory')],
 ];
 const prefixes: string[] = [];
 if (redisUrl) {

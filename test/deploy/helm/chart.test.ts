@@ -88,6 +88,11 @@ const SCENARIOS = {
     workers: { gpu: { enabled: true, replicas: 2 } },
   }),
   'request-rate-hpa': merge(MINIMAL_VALUES, { api: { autoscaling: { requestRate: { enabled: true } } } }),
+  tracing: merge(MINIMAL_VALUES, {
+    config: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318', OTEL_TRACES_SAMPLER_ARG: '0.1' },
+    secrets: { env: { OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer collector-token' } },
+    workers: { gpu: { enabled: true, env: { OTEL_SERVICE_NAME: 'model-marketplace-gpu-worker' } } },
+  }),
   'jwks-acl-redis': merge(MINIMAL_VALUES, {
     secrets: {
       env: {
@@ -382,6 +387,7 @@ describe('existing Secret', () => {
         ['STRIPE_SECRET_KEY', { name: EXTERNAL_SECRET, key: 'STRIPE_SECRET_KEY', optional: true }],
         ['STRIPE_WEBHOOK_SECRET', { name: EXTERNAL_SECRET, key: 'STRIPE_WEBHOOK_SECRET', optional: true }],
         ['METRICS_TOKEN', { name: EXTERNAL_SECRET, key: 'METRICS_TOKEN', optional: true }],
+        ['OTEL_EXPORTER_OTLP_HEADERS', { name: EXTERNAL_SECRET, key: 'OTEL_EXPORTER_OTLP_HEADERS', optional: true }],
       ]);
     }
     const annotations = (deployment(m(), 'api').spec as { template: { metadata: { annotations: object } } }).template
@@ -517,6 +523,27 @@ describe('toggles', () => {
         pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '50' } },
       },
     ]);
+  });
+
+  it('tracing: OTEL_* in the ConfigMap, collector credentials from the Secret, a service name per component', () => {
+    const m = rendered.tracing;
+    const configMap = find(m, 'ConfigMap', fullname).data as Record<string, string>;
+    expect(configMap).toMatchObject({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318' });
+    expect(configMap).not.toHaveProperty('OTEL_EXPORTER_OTLP_HEADERS');
+    expect(find(m, 'Secret', fullname).stringData).toMatchObject({
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer collector-token',
+    });
+    for (const component of ['api', 'worker-cpu', 'worker-gpu']) {
+      const c = container(deployment(m, component));
+      expect(envValue(c, 'OTEL_EXPORTER_OTLP_HEADERS')?.valueFrom?.secretKeyRef).toEqual({
+        name: fullname,
+        key: 'OTEL_EXPORTER_OTLP_HEADERS',
+      });
+    }
+    expect(envValue(container(deployment(m, 'worker-gpu')), 'OTEL_SERVICE_NAME')?.value).toBe(
+      'model-marketplace-gpu-worker',
+    );
+    expect(envValue(container(deployment(m, 'api')), 'OTEL_SERVICE_NAME')).toBeUndefined();
   });
 
   it('a JWK set instead of HMAC secrets, and a TLS Redis with an ACL user for KEDA', () => {

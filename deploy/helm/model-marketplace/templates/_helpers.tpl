@@ -67,7 +67,7 @@ The app's secret variables (src/config.ts SECRET_KEYS): read from one Secret, ne
 ConfigMap. DATABASE_URL and REDIS_URL are required; the rest are optional keys.
 */}}
 {{- define "mm.secretVariables" -}}
-DATABASE_URL REDIS_URL JWT_SECRET JWT_PRIVATE_KEYS STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET METRICS_TOKEN
+DATABASE_URL REDIS_URL JWT_SECRET JWT_PRIVATE_KEYS STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET METRICS_TOKEN OTEL_EXPORTER_OTLP_HEADERS
 {{- end }}
 
 {{/*

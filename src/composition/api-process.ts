@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import { createApp } from '../app.js';
+import { redactConfig, type Config } from '../config.js';
+import { startServer } from '../http/server.js';
+import { startupSummary } from '../shared/startup-summary.js';
+import { seedIfWanted } from '../catalog/seed.js';
+import { SHUTDOWN_MARGIN_MS, stopOnSignals } from '../shared/process-lifecycle.js';
+import type { Tracing } from '../observability/tracing-sdk.js';
+
+/** `npm start` (src/main.ts): the API (and, on the embedded default, everything else) in one process. */
+export async function runApi(config: Config, tracing: Tracing, started: number): Promise<void> {
+  const app = await createApp(config);
+  app.logger.debug({ config: redactConfig(config) }, 'configuration');
+  await seedIfWanted({ seedOnStart: config.seedOnStart, db: app.db, storage: app.storage, logger: app.logger });
+  // Queued predictions and webhooks run here too unless RUN_JOBS=false (then `npm run worker` does).
+  app.startJobs();
+  const running = await startServer(app, { port: config.port, host: config.host });
+  app.logger.info(
+    {
+      ...startupSummary(config, { url: running.url, embedded: app.db.embedded, role: 'api' }),
+      startupMs: Math.round(performance.now() - started),
+    },
+    `ready on ${running.url}`,
+  );
+  stopOnSignals(
+    app.logger,
+    async (step) => {
+      // A run that never ends must not hold the exit past the grace period: then the pool kills
+      // its workers, and whatever still waits on them (a request, a job) fails SHUTTING_DOWN.
+      const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
+      try {
+        step('http server');
+        await running.close();
+        await app.close(step);
+        step('tracing');
+        await tracing.shutdown();
+      } finally {
+        clearTimeout(cut);
+      }
+    },
+    { deadlineMs: config.shutdownGraceMs + SHUTDOWN_MARGIN_MS },
+  );
+}
