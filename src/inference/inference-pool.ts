@@ -5,14 +5,8 @@
 // and how batching decides.
 import { compatibilityKey, concatBatch } from './batching.js';
 import { overloaded, shuttingDown, timedOut, workerDied } from './inference.errors.js';
-import {
-  workerSettings,
-  type PoolHealth,
-  type PoolOptions,
-  type PoolVersion,
-  type RunOptions,
-  type RunResult,
-} from './pool-options.js';
+import { workerSettings, type PoolHealth, type PoolOptions, type PoolVersion, type RunResult } from './pool-options.js';
+import type { RunOptions } from './pool-options.js';
 import { runInSpan } from './run-span.js';
 import { Warmups } from './pool-warmups.js';
 import { exitCause, PoolWorker, type RunningBatch } from './pool-worker.js';
