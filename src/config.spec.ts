@@ -90,4 +90,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/OTEL_TRACES_EXPORTER/);
     expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
   });
+
+  it('refuses several API processes without PostgreSQL and Redis to share', () => {
+    expect(() => loadConfig({ API_PROCESSES: '2' })).toThrow(/API_PROCESSES: more than one API process needs/);
+    expect(() => loadConfig({ API_PROCESSES: '2', DATABASE_URL: 'postgres://db/x' })).toThrow(/API_PROCESSES/);
+    const c = loadConfig({ API_PROCESSES: '2', DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379' });
+    expect(c.apiProcesses).toBe(2);
+    expect(() => loadConfig({ API_PROCESSES: '0' })).toThrow(/API_PROCESSES/);
+  });
 });

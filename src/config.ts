@@ -40,6 +40,8 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** API processes behind PORT on this host (node:cluster); more than one needs PostgreSQL and Redis. */
+  API_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   DATABASE_URL: secret(url(['postgres:', 'postgresql:']).optional()),
@@ -134,6 +136,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const auth = authConfigFrom(e);
   if (auth.issues.length) throw new ConfigError(auth.issues);
+  if (e.API_PROCESSES > 1 && (!e.DATABASE_URL || !e.REDIS_URL)) {
+    throw new ConfigError([
+      'API_PROCESSES: more than one API process needs DATABASE_URL and REDIS_URL (the embedded database, queue and pub/sub belong to one process)',
+    ]);
+  }
   return {
     ...auth.settings,
     ...graphqlConfigFrom(e),
@@ -151,6 +158,8 @@ function coreConfigFrom(e: z.output<typeof schema>) {
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    /** API processes sharing `port` (src/composition/api-cluster.ts); 1: this process serves it. */
+    apiProcesses: e.API_PROCESSES,
     logLevel: e.LOG_LEVEL,
     /** `auto`: pretty on a terminal outside production, JSON otherwise (src/shared/logger.ts). */
     logFormat: e.LOG_FORMAT,

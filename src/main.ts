@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { startTracing } from './observability/tracing-sdk.js';
 import { exitOnFatal, loadConfigOrExit } from './shared/process-lifecycle.js';
 
@@ -6,9 +7,15 @@ import { exitOnFatal, loadConfigOrExit } from './shared/process-lifecycle.js';
 const started = performance.now();
 const config = loadConfigOrExit();
 try {
-  const tracing = await startTracing(config.tracing, 'model-marketplace-api');
-  const { runApi } = await import('./composition/api-process.js');
-  await runApi(config, tracing, started);
+  if (config.apiProcesses > 1 && cluster.isPrimary) {
+    // API_PROCESSES: this process forks the API processes and serves none of the API itself.
+    const { runApiCluster } = await import('./composition/api-cluster.js');
+    await runApiCluster(config, started);
+  } else {
+    const tracing = await startTracing(config.tracing, 'model-marketplace-api');
+    const { runApi } = await import('./composition/api-process.js');
+    await runApi(config, tracing, started);
+  }
 } catch (err) {
   exitOnFatal(err);
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { createApp } from '../app.js';
 import { redactConfig, type Config } from '../config.js';
 import { startServer } from '../http/server.js';
@@ -15,13 +16,11 @@ export async function runApi(config: Config, tracing: Tracing, started: number):
   // Queued predictions and webhooks run here too unless RUN_JOBS=false (then `npm run worker` does).
   app.startJobs();
   const running = await startServer(app, { port: config.port, host: config.host });
-  app.logger.info(
-    {
-      ...startupSummary(config, { url: running.url, embedded: app.db.embedded, role: 'api' }),
-      startupMs: Math.round(performance.now() - started),
-    },
-    `ready on ${running.url}`,
-  );
+  const startupMs = Math.round(performance.now() - started);
+  const summary = startupSummary(config, { url: running.url, embedded: app.db.embedded, role: 'api' });
+  // One of API_PROCESSES: the primary says when the whole cluster is ready (api-cluster.ts).
+  if (cluster.isWorker) app.logger.info({ ...summary, processStartupMs: startupMs }, 'API process listening');
+  else app.logger.info({ ...summary, startupMs }, `ready on ${running.url}`);
   stopOnSignals(
     app.logger,
     async (step) => {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import express, { Router, type RequestHandler } from 'express';
 import { httpRequestDuration, registry } from '../observability/metrics.js';
+import { metricsText } from '../observability/cluster-metrics.js';
 
 export type MetricsAccess = { token?: string; port?: number; open: boolean };
 
@@ -14,7 +15,11 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * (startMetricsServer) and not on the API's; with neither it is open outside production and
  * absent (404) in production.
  */
-export function metricsRoutes(access: MetricsAccess, options: { ownPort?: boolean } = {}): Router {
+export function metricsRoutes(
+  access: MetricsAccess,
+  options: { ownPort?: boolean; text?: () => Promise<string> } = {},
+): Router {
+  const text = options.text ?? metricsText;
   const router = Router();
   const servedHere = options.ownPort || (!access.port && (access.open || access.token !== undefined));
   if (!servedHere) return router;
@@ -28,20 +33,31 @@ export function metricsRoutes(access: MetricsAccess, options: { ownPort?: boolea
         return;
       }
     }
-    res.type(registry.contentType).send(await registry.metrics());
+    let body: string;
+    try {
+      body = await text();
+    } catch {
+      res.status(503).json({ error: 'metrics unavailable' });
+      return;
+    }
+    res.type(registry.contentType).send(body);
   });
   return router;
 }
 
-/** METRICS_PORT: `/metrics` alone on a port of its own (e.g. reachable from the cluster only). */
+/**
+ * METRICS_PORT: `/metrics` alone on a port of its own (e.g. reachable from the cluster only). With
+ * several API processes the primary serves it, with the cluster's series (`text`).
+ */
 export async function startMetricsServer(
   access: MetricsAccess,
   host: string,
+  text?: () => Promise<string>,
 ): Promise<{ server: Server; close: () => Promise<void> } | undefined> {
   if (!access.port) return undefined;
   const app = express();
   app.disable('x-powered-by');
-  app.use(metricsRoutes(access, { ownPort: true }));
+  app.use(metricsRoutes(access, { ownPort: true, text }));
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -231,7 +232,10 @@ export async function startServer(app: App, listen: { port: number; host: string
     httpServer.once('error', reject);
     httpServer.listen(listen.port, listen.host, () => resolve());
   });
-  const metricsServer = await startMetricsServer(app.config.metrics, listen.host).catch(async (err: unknown) => {
+  // Among several API processes, the primary serves METRICS_PORT (src/composition/api-cluster.ts).
+  const metricsServer = await (
+    cluster.isWorker ? Promise.resolve(undefined) : startMetricsServer(app.config.metrics, listen.host)
+  ).catch(async (err: unknown) => {
     await new Promise((resolve) => httpServer.close(resolve));
     throw err;
   });

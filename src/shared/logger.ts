@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { pino, type Logger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 
@@ -27,7 +28,12 @@ export function resolveLogFormat(
 export function createLogger(level: string, base: Record<string, unknown> = {}, format: LogFormat = 'json'): Logger {
   const options = {
     level,
-    base: { service: 'model-marketplace', ...base },
+    // One of several API processes behind one port (API_PROCESSES): each line says which.
+    base: {
+      service: 'model-marketplace',
+      ...(cluster.isWorker ? { apiProcess: cluster.worker?.id, pid: process.pid } : {}),
+      ...base,
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
       paths: [
