@@ -30,6 +30,7 @@ export function createServices(config: Config, infra: Infrastructure, logger: Lo
     storage: infra.storage,
     events: infra.events,
     queue: infra.queues.predictions,
+    batchQueue: infra.queues.batches,
     metering: billing.metering,
     generation: catalogGeneration,
     webhooks,
@@ -52,6 +53,8 @@ export function createServices(config: Config, infra: Infrastructure, logger: Lo
     predictions: predictions.predictions,
     predictionJobs: predictions.predictionJobs,
     predictionRunner: predictions.predictionRunner,
+    batchPredictions: predictions.batches,
+    batchRunner: predictions.batchRunner,
     webhookSecrets: webhooks.secrets,
     webhookDispatcher: webhooks.dispatcher,
     // Metering, usage, invoices, earnings, analytics, Stripe (src/billing/billing.services.ts).

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ModelVersionStatus } from '../entities/enums.js';
 import { ModelVersion } from '../entities/model-version.entity.js';
@@ -7,26 +6,17 @@ import { Model } from '../entities/model.entity.js';
 import { AppError, badInput, ErrorCode, notFound } from '../shared/errors.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { Logger } from '../shared/logger.js';
-import { StoredFileTooLargeError, type ModelStorage } from '../storage/model-storage.js';
+import type { ModelStorage } from '../storage/model-storage.js';
 import { filterEvents, type EventBus } from '../subscriptions/event-bus.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
 import { isAdmin, requireUser } from '../auth/access.js';
-import { conflict, payloadTooLarge, UUID, violatedUnique } from './catalog.errors.js';
+import { conflict, UUID, violatedUnique } from './catalog.errors.js';
+import { storeUpload, type UploadedFile } from './store-upload.js';
 import type { CatalogGeneration } from './catalog-generation.js';
 import type { ModelWriteService } from './model-write.service.js';
 import type { VersionValidation } from './version-validation.js';
 import { checkVersionMetadata, type VersionMetadataInput } from './version-metadata.js';
 import { compareSemver, formatSemver, parseSemver, type SemVer } from './semver.js';
-
-/** An uploaded file as graphql-upload-ts hands it over (or any test double streaming bytes). */
-export type UploadedFile = { filename: string; createReadStream(options?: { highWaterMark?: number }): Readable };
-
-/**
- * Read size for the upload's temporary file. fs-capacitor's ReadStream reads `highWaterMark`
- * bytes per call and Readable's default is 16 KiB: 1 MiB reads move a large model several
- * times faster (bench/scenarios/upload.bench.ts), and bound memory at a few MiB per upload.
- */
-const READ_CHUNK_BYTES = 1024 * 1024;
 
 type ExistingVersion = SemVer & { version: string; sha256: string };
 
@@ -73,7 +63,7 @@ export class VersionService {
 
     const id = randomUUID();
     const storageKey = `models/${model.id}/${id}.onnx`;
-    const stored = await this.store(storageKey, input.file);
+    const stored = await storeUpload(this.deps.storage, storageKey, input.file, this.deps.uploadMaxBytes);
     try {
       const version = await ctx.em.transactional(async (em) => {
         // Serialises uploads per model, and per publisher: the checks below see every committed version.
@@ -231,27 +221,6 @@ export class VersionService {
     return version;
   }
 
-  private async store(key: string, upload: UploadedFile | Promise<UploadedFile>) {
-    const maxBytes = this.deps.uploadMaxBytes;
-    let stream: Readable;
-    try {
-      // The Upload scalar's promise rejects when the multipart request broke before the file part.
-      const file = await upload;
-      stream = file.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
-    } catch (err) {
-      // graphql-upload-ts throws here when the file already failed (e.g. passed its size limit).
-      throw uploadError(err, maxBytes, true);
-    }
-    try {
-      return await this.deps.storage.putStream(key, stream, { maxBytes });
-    } catch (err) {
-      // The upload's own stream failed: the request was cut short or its multipart body broke
-      // (busboy's errors carry no status). A file-system error buffering it is still ours.
-      const fromRequest = err === stream.errored && !(err as { syscall?: unknown }).syscall;
-      throw uploadError(err, maxBytes, fromRequest);
-    }
-  }
-
   private async publish(version: ModelVersion): Promise<void> {
     try {
       await this.deps.events.publish('MODEL_VERSION_STATUS_CHANGED', version.model.id, {
@@ -289,14 +258,4 @@ function checkIncreases(next: SemVer, existing: ExistingVersion[]): void {
       latest: highest.version,
     });
   }
-}
-
-function uploadError(err: unknown, maxBytes: number, fromRequest = false): Error {
-  if (err instanceof StoredFileTooLargeError) return payloadTooLarge(maxBytes);
-  const status = (err as { status?: unknown } | null)?.status;
-  if (status === 413) return payloadTooLarge(maxBytes);
-  if ((typeof status === 'number' && status >= 400 && status < 500) || (fromRequest && err instanceof Error)) {
-    return badInput(`The upload did not arrive whole: ${(err as Error).message}`, { field: 'file' });
-  }
-  return err instanceof Error ? err : new Error(String(err));
 }

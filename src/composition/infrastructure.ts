@@ -8,6 +8,7 @@ import { InferencePool } from '../inference/inference-pool.js';
 import { createJobQueue } from '../jobs/create-job-queue.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import { observeInferencePool, observePredictionQueue } from '../observability/metrics.js';
+import type { BatchJob } from '../predictions/batch-progress.js';
 import type { PredictionJob } from '../predictions/prediction-job.types.js';
 import type { Logger } from '../shared/logger.js';
 import { closeRedis, createRedis } from '../shared/redis.js';
@@ -28,7 +29,7 @@ export type Infrastructure = {
   storage: ModelStorage;
   inference: InferencePool;
   validator: SandboxModelValidator;
-  queues: { predictions: JobQueue<PredictionJob>; webhooks: JobQueue<WebhookJob> };
+  queues: { predictions: JobQueue<PredictionJob>; webhooks: JobQueue<WebhookJob>; batches: JobQueue<BatchJob> };
   rateLimits: RateLimitPolicy;
   /**
    * Closes what was opened, in reverse order, naming each stage (the shutdown deadline reports
@@ -93,12 +94,14 @@ export async function createInfrastructure(config: Config, logger: Logger): Prom
     const jobsLogger = logger.child({ component: 'jobs' });
     const predictions = createJobQueue<PredictionJob>('predictions', queueConfig, jobsLogger);
     const webhooks = createJobQueue<WebhookJob>('webhooks', queueConfig, jobsLogger);
+    const batches = createJobQueue<BatchJob>('batches', queueConfig, jobsLogger);
     const stopObservingQueue = observePredictionQueue(predictions);
     // Worker.close() waits for running jobs: they finish before the pool and database go away.
     closers.push({
       name: 'jobs',
       close: async () => {
         stopObservingQueue();
+        await batches.close();
         await predictions.close();
         await webhooks.close();
       },
@@ -122,7 +125,7 @@ export async function createInfrastructure(config: Config, logger: Logger): Prom
       storage,
       inference,
       validator,
-      queues: { predictions, webhooks },
+      queues: { predictions, webhooks, batches },
       rateLimits,
       close: closeAll,
     };

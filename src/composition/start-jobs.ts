@@ -17,7 +17,7 @@ export type RunningJobs = {
  */
 export function startJobs(
   config: Pick<Config, 'jobs' | 'billing' | 'pubSubPrefix'>,
-  services: Pick<Services, 'predictionRunner' | 'webhookDispatcher' | 'billing'>,
+  services: Pick<Services, 'predictionRunner' | 'batchRunner' | 'webhookDispatcher' | 'billing'>,
   infra: Pick<Infrastructure, 'db' | 'redis'>,
   logger: Logger,
 ): RunningJobs {
@@ -42,10 +42,14 @@ export function startJobs(
   };
   services.predictionRunner.start(config.jobs.concurrency);
   services.webhookDispatcher.start();
+  services.batchRunner.start();
   // One sweep soon after start picks up what a stopped in-process queue held.
   repeat(
     { name: 'prediction sweep', component: 'jobs' },
-    () => services.predictionRunner.sweep(config.jobs.sweepStaleMs),
+    async () => {
+      await services.predictionRunner.sweep(config.jobs.sweepStaleMs);
+      await services.batchRunner.sweep(config.jobs.sweepStaleMs);
+    },
     1000,
     config.jobs.sweepIntervalMs,
   );

@@ -41,6 +41,23 @@ export enum PredictionMode {
   ASYNC = 'ASYNC',
 }
 
+/** A batch of predictions from one file: QUEUED until a worker reads it, RUNNING while rows run. */
+export enum BatchPredictionStatus {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  /** Every row has ended (each SUCCEEDED, FAILED or CANCELED: the counts say which). */
+  COMPLETED = 'COMPLETED',
+  /** The file could not be run at all (the version gone, say): no row ran. */
+  FAILED = 'FAILED',
+  CANCELED = 'CANCELED',
+}
+
+export const FINAL_BATCH_STATUSES: readonly BatchPredictionStatus[] = [
+  BatchPredictionStatus.COMPLETED,
+  BatchPredictionStatus.FAILED,
+  BatchPredictionStatus.CANCELED,
+];
+
 export enum InvoiceStatus {
   DRAFT = 'DRAFT',
   OPEN = 'OPEN',

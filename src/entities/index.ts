@@ -1,6 +1,7 @@
 // Every entity, listed explicitly for the ORM config (no folder scanning: the same list works
 // under tsc output, SWC and Jest).
 import { ApiKey } from './api-key.entity.js';
+import { BatchPrediction } from './batch-prediction.entity.js';
 import { BillingFailure } from './billing-failure.entity.js';
 import { InvoiceLine } from './invoice-line.entity.js';
 import { Invoice } from './invoice.entity.js';
@@ -18,6 +19,7 @@ import { User } from './user.entity.js';
 
 export {
   ApiKey,
+  BatchPrediction,
   BillingFailure,
   Invoice,
   InvoiceLine,
@@ -42,6 +44,7 @@ export const ENTITIES = [
   ModelVersion,
   Review,
   ReviewVote,
+  BatchPrediction,
   Prediction,
   UsageRecord,
   Invoice,

@@ -2,6 +2,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 import { createdAt, currency, money, updatedAt, uuidPrimaryKey } from './columns.js';
 import { PredictionMode, PredictionStatus } from './enums.js';
 import { ApiKey } from './api-key.entity.js';
+import { BatchPrediction } from './batch-prediction.entity.js';
 import { ModelVersion } from './model-version.entity.js';
 import { Model } from './model.entity.js';
 import { User } from './user.entity.js';
@@ -16,6 +17,9 @@ const PredictionSchema = defineEntity({
     apiKey: () => p.manyToOne(ApiKey).nullable().deleteRule('set null'),
     model: () => p.manyToOne(Model),
     version: () => p.manyToOne(ModelVersion).index(),
+    /** The batch it is a row of (createBatchPrediction), and which line of its file. */
+    batch: () => p.manyToOne(BatchPrediction).nullable().deleteRule('cascade'),
+    batchRow: p.integer().nullable(),
     mode: p.enum(() => PredictionMode),
     status: p.enum(() => PredictionStatus).default(PredictionStatus.QUEUED),
     /**
@@ -58,7 +62,11 @@ const PredictionSchema = defineEntity({
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  uniques: [{ name: 'predictions_user_idempotency_key_unique', properties: ['user', 'idempotencyKey'] }],
+  uniques: [
+    { name: 'predictions_user_idempotency_key_unique', properties: ['user', 'idempotencyKey'] },
+    // One prediction per line: a resumed expansion cannot add a row twice.
+    { name: 'predictions_batch_row_unique', properties: ['batch', 'batchRow'] },
+  ],
   indexes: [
     { name: 'predictions_user_created_at_index', properties: ['user', 'createdAt'] },
     { name: 'predictions_model_created_at_index', properties: ['model', 'createdAt'] },

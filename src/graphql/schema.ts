@@ -33,6 +33,7 @@ import { InvoiceResolver } from '../resolvers/invoice.resolver.js';
 import { EarningsResolver } from '../resolvers/earnings.resolver.js';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
 import { SpendingCapResolver } from '../resolvers/spending-cap.resolver.js';
+import { BatchPredictionResolver, registerBatchSubscriptions } from '../resolvers/batch-prediction.resolver.js';
 
 type Built = { services: Services; maxPageSize: number };
 
@@ -57,6 +58,7 @@ const RESOLVERS = [
   [PredictionJobResolver, (b: Built) => new PredictionJobResolver(b.services.predictionJobs, b.maxPageSize)],
   [PredictionJobFieldsResolver, (b: Built) => new PredictionJobFieldsResolver(b.services.predictionJobs)],
   [PredictionSubscriptionResolver, () => new PredictionSubscriptionResolver()],
+  [BatchPredictionResolver, (b: Built) => new BatchPredictionResolver(b.services.batchPredictions)],
   [WebhookSecretResolver, (b: Built) => new WebhookSecretResolver(b.services.webhookSecrets)],
   [UsageSubscriptionResolver, () => new UsageSubscriptionResolver()],
   [UsageResolver, (b: Built) => new UsageResolver(b.services.billing.usage)],
@@ -121,6 +123,7 @@ export async function createSchema(
   if (services && options.events) {
     registerVersionSubscriptions(schema, services.versions);
     registerPredictionSubscriptions(schema, services.predictionJobs);
+    registerBatchSubscriptions(schema, services.batchPredictions);
     registerUsageSubscriptions(schema, services.billing.usage, options.events);
   }
   return schema;

@@ -31,6 +31,7 @@ import { graphqlUploadExpress, processRequest } from 'graphql-upload-ts';
 import { bodyErrorHandler } from './body-errors.js';
 import { healthRoutes } from './health.routes.js';
 import { stripeWebhookRoutes } from './stripe-webhook.routes.js';
+import { batchResultsRoutes } from './batch-results.routes.js';
 import { playgroundRoutes } from './playground.routes.js';
 import { createHttpDrainer } from './http-drainer.js';
 import { httpMetricsMiddleware, metricsRoutes, startMetricsServer } from './metrics.routes.js';
@@ -165,6 +166,7 @@ export async function startServer(app: App, listen: { port: number; host: string
   expressApp.use('/graphql', corsMiddleware(app.config.cors, ['GET', 'POST']));
   expressApp.use('/health', corsMiddleware(app.config.cors, ['GET']));
   expressApp.use('/v2', corsMiddleware(app.config.cors, ['GET', 'POST']));
+  expressApp.use('/batches', corsMiddleware(app.config.cors, ['GET']));
   expressApp.use(rootRoutes({ playground: app.config.playground }));
   // GET /graphql from a browser: the bundled playground, ahead of Apollo's handler.
   if (app.config.playground) expressApp.use(playgroundRoutes());
@@ -218,6 +220,7 @@ export async function startServer(app: App, listen: { port: number; host: string
       logger: app.logger,
     }),
   );
+  expressApp.use(batchResultsRoutes({ callers, fork, batches: app.services.batchPredictions, logger: app.logger }));
   expressApp.use(stripeWebhookRoutes(app));
   expressApp.use(metricsRoutes(app.config.metrics));
   expressApp.use(notFoundHandler());

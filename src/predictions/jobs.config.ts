@@ -33,6 +33,8 @@ export const JOBS_ENV = {
    * cost and usage stay). 0: kept until the consumer deletes them (deletePredictionData).
    */
   PREDICTION_DATA_RETENTION_HOURS: z.coerce.number().int().min(0).max(87_600).default(720),
+  /** Lines a createBatchPrediction file may hold (each one prediction); its bytes are bounded by UPLOAD_MAX_BYTES. */
+  BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
 };
 
 export type JobsSettings = {
@@ -48,6 +50,7 @@ export type JobsSettings = {
     queuePrefix: string;
     /** Output tensors are deleted this long after a prediction ends; 0: never by age. */
     dataRetentionMs: number;
+    batchMaxRows: number;
   };
   webhooks: { allowedHosts: string[]; timeoutMs: number; attempts: number; backoffMs: number };
 };
@@ -67,6 +70,7 @@ export function jobsConfigFrom(e: JobsEnv): JobsSettings {
       streamRecheckMs: e.PREDICTION_STREAM_RECHECK_MS,
       queuePrefix: e.QUEUE_PREFIX,
       dataRetentionMs: e.PREDICTION_DATA_RETENTION_HOURS * 3_600_000,
+      batchMaxRows: e.BATCH_MAX_ROWS,
     },
     webhooks: {
       allowedHosts: e.WEBHOOK_ALLOWED_HOSTS.split(',')

@@ -18,6 +18,8 @@ export type PredictionEvent = {
   status: PredictionStatus;
   /** When the change was committed (ISO 8601, UTC). */
   at: string;
+  /** Set when the prediction is a row of a batch. */
+  batchId?: string;
 };
 
 export type WebhookEventName = 'started' | 'completed';

@@ -75,6 +75,7 @@ export class PredictionTransitions {
         userId: p.user.id,
         status: statusOf(p),
         at: new Date().toISOString(),
+        ...(p.batch ? { batchId: p.batch.id } : {}),
       });
     } catch (err) {
       // The row is the truth; a lost event is seen on the next query.

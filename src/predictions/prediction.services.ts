@@ -11,6 +11,9 @@ import type { Logger } from '../shared/logger.js';
 import type { ModelStorage } from '../storage/model-storage.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
 import type { WebhookServices } from '../webhooks/webhook.services.js';
+import { BatchPredictionService } from './batch-prediction.service.js';
+import type { BatchJob } from './batch-progress.js';
+import { BatchRunner } from './batch-runner.js';
 import { publishPredictionEvent } from './prediction-events.js';
 import { PredictionJobRunner } from './prediction-job-runner.js';
 import { PredictionJobService } from './prediction-job.service.js';
@@ -25,6 +28,8 @@ export type PredictionParts = {
   storage: ModelStorage;
   events: EventBus;
   queue: JobQueue<PredictionJob>;
+  /** Batch predictions' expansion jobs (one per batch: its file made into queued predictions). */
+  batchQueue: JobQueue<BatchJob>;
   metering: Metering;
   generation: CatalogGeneration;
   webhooks: Pick<WebhookServices, 'allowList' | 'dispatcher'>;
@@ -38,7 +43,7 @@ export type PredictionParts = {
  * runner (the worker side), sharing one version cache, one set of transitions and one publisher.
  */
 export function createPredictionServices(
-  config: Pick<Config, 'inference' | 'jobs' | 'predictVersionCacheTtlMs'>,
+  config: Pick<Config, 'inference' | 'jobs' | 'predictVersionCacheTtlMs' | 'uploadMaxBytes'>,
   parts: PredictionParts,
 ) {
   const limits = { maxRequestBytes: config.inference.maxRequestBytes, timeoutMs: config.inference.timeoutMs };
@@ -54,6 +59,8 @@ export function createPredictionServices(
     },
     parts.generation,
   );
+  // Set below (it needs jobDeps' limits): a batch row's events drive its batch's progress.
+  const late: { batchRunner?: BatchRunner } = {};
   const jobDeps: PredictionJobDeps = {
     engine: parts.engine,
     paths: new VersionPaths(parts.storage),
@@ -66,6 +73,7 @@ export function createPredictionServices(
       if (FINAL_PREDICTION_STATUSES.includes(event.status)) {
         jobOutcomes.inc({ mode: PredictionMode.ASYNC, status: event.status });
       }
+      if (event.batchId) late.batchRunner?.rowChanged(event.batchId);
       return publishPredictionEvent(parts.events, event);
     },
     webhook: async (userId, url, type, eventId, data) => {
@@ -87,7 +95,32 @@ export function createPredictionServices(
     onMetered: parts.onMetered,
   };
   const transitions = new PredictionTransitions(jobDeps);
+  const batchRunner = new BatchRunner({
+    fork: parts.fork,
+    storage: parts.storage,
+    events: parts.events,
+    batches: parts.batchQueue,
+    predictions: parts.queue,
+    metering: parts.metering,
+    limits: jobDeps.limits,
+    logger: parts.logger.child({ component: 'batches' }),
+  });
+  late.batchRunner = batchRunner;
+  const batches = new BatchPredictionService(
+    {
+      storage: parts.storage,
+      events: parts.events,
+      metering: parts.metering,
+      batches: parts.batchQueue,
+      limits: { ...jobDeps.limits, maxRows: config.jobs.batchMaxRows, maxFileBytes: config.uploadMaxBytes },
+      logger: parts.logger,
+      recheckMs: config.jobs.streamRecheckMs,
+    },
+    predictions.versions,
+  );
   return {
+    batches,
+    batchRunner,
     predictions,
     // A createPrediction resolves its version through predict's cache: no catalog reads while it lives.
     predictionJobs: new PredictionJobService(jobDeps, transitions, predictions.versions),

@@ -20,6 +20,8 @@ export type TopicPayloads = {
   USER_PREDICTION_EVENTS: PredictionEventPayload;
   /** The consumer's usage changed (keyed by user id; coalesced, a few per second at most). */
   USAGE_UPDATED: { userId: string; at: string };
+  /** A batch's progress or state changed (keyed by batch id; a few per second at most). */
+  BATCH_PREDICTION_UPDATED: { batchId: string; userId: string; at: string };
 };
 
 export type PredictionEventPayload = {
@@ -28,6 +30,8 @@ export type PredictionEventPayload = {
   status: PredictionStatus;
   /** When the change was committed (ISO 8601, UTC). */
   at: string;
+  /** Set when the prediction is a row of a batch (createBatchPrediction). */
+  batchId?: string;
 };
 
 export type Topic = keyof TopicPayloads;

@@ -16,6 +16,7 @@ import { parse, print } from 'graphql';
 import { SCOPES_FOR_ROLE } from '../../src/auth/api-key.service.js';
 import { ApiKeyScope, PredictionMode, PredictionStatus, Role } from '../../src/entities/enums.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
+import { BatchPrediction } from '../../src/entities/batch-prediction.entity.js';
 import { ApiKey } from '../../src/entities/api-key.entity.js';
 import { Invoice } from '../../src/entities/invoice.entity.js';
 import type { User } from '../../src/entities/user.entity.js';
@@ -58,6 +59,8 @@ type Row = {
   key: { owner: Person; scope: ApiKeyScope };
   expect: Record<CallerKind, Outcome>;
   upload?: boolean;
+  /** The uploaded file's bytes and name (default: an ONNX model). */
+  file?: { bytes: Buffer; filename: string };
 };
 
 const BAD_KEYS = { revokedKey: 'UNAUTHENTICATED', expiredKey: 'UNAUTHENTICATED' } as const;
@@ -92,6 +95,26 @@ const job = async (w: World) => {
   await em.flush();
   return p.id;
 };
+/** A queued batch of `consumer`'s (as createBatchPrediction leaves it, its file never read). */
+const batch = async (w: World) => {
+  const m = await model(w);
+  const v = await storedVersion(w.server.app, m, 'elementwise');
+  const em = w.server.app.db.orm.em.fork();
+  const b = em.create(BatchPrediction, {
+    user: w.users.consumer.id,
+    model: m.id,
+    version: v.id,
+    totalRows: 1,
+    inputKey: `batches/${randomUUID()}/input.jsonl`,
+    inputBytes: 1,
+    unitPrice: '0',
+    freeAllowance: 0,
+    currency: 'USD',
+  });
+  await em.flush();
+  return b.id;
+};
+const BATCH_FILE = Buffer.from('{"inputs":[{"name":"x","dtype":"float32","shape":[1,4],"data":[1,2,3,4]}]}\n');
 /** A finished job of `consumer`'s, its outputs still kept. */
 const finishedJob = async (w: World) => {
   const id = await job(w);
@@ -603,6 +626,50 @@ const ROWS: Row[] = [
     },
   })),
   {
+    field: 'Mutation.createBatchPrediction',
+    document:
+      'mutation($input: CreateBatchPredictionInput!, $file: Upload!) { createBatchPrediction(input: $input, file: $file) { id } }',
+    prepare: async (w) => {
+      const m = await model(w);
+      await storedVersion(w.server.app, m, 'elementwise');
+      return { input: { modelId: m.id } };
+    },
+    upload: true,
+    file: { bytes: BATCH_FILE, filename: 'rows.jsonl' },
+    key: { owner: 'consumer', scope: ApiKeyScope.PREDICT },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
+  ...(['Mutation.cancelBatchPrediction', 'Query.batchPrediction'] as const).map((field): Row => ({
+    field,
+    document:
+      field === 'Query.batchPrediction'
+        ? 'query($id: ID!) { batchPrediction(id: $id) { id } }'
+        : 'mutation($id: ID!) { cancelBatchPrediction(id: $id) { id } }',
+    prepare: async (w) => ({ id: await batch(w) }),
+    key: { owner: 'consumer', scope: ApiKeyScope.PREDICT },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'NOT_FOUND',
+      publisher: 'NOT_FOUND',
+      otherPublisher: 'NOT_FOUND',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  })),
+  {
     field: 'Mutation.deletePredictionData',
     document: 'mutation($id: ID!) { deletePredictionData(id: $id) { id dataRemovedAt } }',
     prepare: async (w) => ({ id: await finishedJob(w) }),
@@ -828,7 +895,7 @@ async function outcomeOf(row: Row, kind: CallerKind): Promise<string> {
         world.server.origin,
         parse(row.document) as never,
         variables as never,
-        { bytes: ONNX, filename: 'model.onnx' },
+        row.file ?? { bytes: ONNX, filename: 'model.onnx' },
         headers,
       )
     : await world.server.gql(row.document, variables, headers);

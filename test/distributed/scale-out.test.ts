@@ -4,30 +4,14 @@
 // by a worker and its status changes reach a graphql-ws subscriber on API #1; then a worker is
 // SIGKILLed while it runs a job, and another worker finishes it (BullMQ stalled-job recovery)
 // without billing it twice.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
-import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { Role } from '../../src/entities/enums.js';
 import type { User } from '../../src/entities/user.entity.js';
 import { CreatePredictionDocument, MyPredictionEventsDocument, PredictionJobDocument } from '../generated/graphql.js';
-import { storedVersion } from '../predictions/prediction-fixtures.js';
-import {
-  deleteRedisKeys,
-  startApiProcess,
-  startWorkerProcess,
-  stopAll,
-  type AppProcess,
-} from '../support/app-processes.js';
-import { tokenFor } from '../support/auth.js';
-import { Factory } from '../support/factories.js';
-import { createTestDatabase } from '../support/test-database.js';
+import { startApiProcess, startWorkerProcess, type AppProcess } from '../support/app-processes.js';
+import { createProcessWorld, type ProcessWorld } from '../support/process-world.js';
 
 const redisUrl = process.env.REDIS_URL;
 const databaseUrl = process.env.DATABASE_URL;
@@ -40,14 +24,7 @@ const X = { name: 'x', dtype: 'float32', shape: [1, 4], data: [-1, 0, 1, 2] };
 type Gql<T> = { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 
 withServices('two API replicas and workers on PostgreSQL + Redis', () => {
-  const queuePrefix = `test-${randomUUID()}`;
-  const pubSubPrefix = `test-${randomUUID()}:`;
-  // One HMAC key for every process, so a token made here is accepted by all of them.
-  const jwtSecret = `t1:${randomBytes(32).toString('hex')}`;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let storageDir: string;
-  let dataDir: string;
-  let app: App;
+  let world: ProcessWorld;
   let redis: Redis;
   let api1: AppProcess;
   let api2: AppProcess;
@@ -55,51 +32,17 @@ withServices('two API replicas and workers on PostgreSQL + Redis', () => {
   let consumer: User;
   let modelId: string;
   let authorization: string;
+  let pubSubPrefix: string;
+  let queuePrefix: string;
   const clients: Client[] = [];
 
-  const shared = (): Record<string, string> => ({
-    DATABASE_URL: db.databaseUrl!,
-    REDIS_URL: redisUrl!,
-    QUEUE_PREFIX: queuePrefix,
-    PUBSUB_PREFIX: pubSubPrefix,
-    MODEL_STORAGE_DIR: storageDir,
-    DATA_DIR: dataDir,
-    JWT_SECRET: jwtSecret,
-    MIGRATE_ON_START: 'false',
-    INFERENCE_WORKERS: '1',
-    INFERENCE_INTRA_OP_THREADS: '1',
-    // Short locks, so a killed worker's job comes back within seconds (see the crash test).
-    JOB_LOCK_MS: '2000',
-  });
+  // Short locks, so a killed worker's job comes back within seconds (see the crash test).
+  const shared = () => world.env({ JOB_LOCK_MS: '2000' });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    storageDir = mkdtempSync(join(tmpdir(), 'mm-dist-models-'));
-    dataDir = mkdtempSync(join(tmpdir(), 'mm-dist-data-'));
-    redis = new Redis(redisUrl!, { maxRetriesPerRequest: 3 });
-    // This process migrates the fresh database once and writes the fixtures; it runs no jobs.
-    app = await createApp(
-      loadConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: db.databaseUrl!,
-        DATA_DIR: dataDir,
-        MODEL_STORAGE_DIR: storageDir,
-        JWT_SECRET: jwtSecret,
-        MIGRATE_ON_START: 'true',
-        SEED_ON_START: 'false',
-        INFERENCE_START: 'lazy',
-        INFERENCE_WORKERS: '1',
-      }),
-    );
-    const f = new Factory(app);
-    const publisher = await f.user({ role: Role.PUBLISHER });
-    consumer = await f.user();
-    const model = await f.model(publisher, { pricePerRequest: '0.0020000000' });
-    await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
-    modelId = model.id;
-    authorization = `Bearer ${await tokenFor(app, consumer)}`;
-
+    world = await createProcessWorld('dist');
+    ({ consumer, modelId, authorization, pubSubPrefix, queuePrefix } = world);
+    redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 3 });
     const apiEnv = { ...shared(), RUN_JOBS: 'false', INFERENCE_START: 'lazy' };
     [api1, api2, worker] = await Promise.all([
       startApiProcess(apiEnv),
@@ -110,12 +53,8 @@ withServices('two API replicas and workers on PostgreSQL + Redis', () => {
 
   afterAll(async () => {
     for (const c of clients) await Promise.resolve(c.dispose());
-    await stopAll();
-    await app?.close();
-    await db?.drop();
-    if (redisUrl) await deleteRedisKeys(redisUrl, [queuePrefix, pubSubPrefix]);
+    await world?.close();
     redis?.disconnect();
-    for (const dir of [storageDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   async function gql<T>(origin: string, document: Parameters<typeof print>[0], variables: Record<string, unknown>) {
@@ -135,7 +74,7 @@ withServices('two API replicas and workers on PostgreSQL + Redis', () => {
     return res.data!.createPrediction;
   };
 
-  const sql = async <T>(query: string, params: unknown[] = []) => app.db.orm.em.fork().execute<T[]>(query, params);
+  const sql = <T>(query: string, params: unknown[] = []) => world.sql<T>(query, params);
   const usageRecords = async (predictionId: string) =>
     Number(
       (await sql<{ n: string }>('select count(*) as n from usage_records where prediction_id = ?', [predictionId]))[0]

@@ -3,29 +3,13 @@
 // here. One queued prediction with a webhook must come back as one trace: the HTTP request, the
 // GraphQL operation, the service, the queue hand-over, the worker's job, the engine and the SQL
 // statements, then the webhook's own job and its delivery, whose request carries the trace.
-import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { print } from 'graphql';
-import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { Role } from '../../src/entities/enums.js';
 import { CreatePredictionDocument, PredictionJobDocument } from '../generated/graphql.js';
-import { storedVersion } from '../predictions/prediction-fixtures.js';
-import {
-  deleteRedisKeys,
-  startApiProcess,
-  startWorkerProcess,
-  stopAll,
-  type AppProcess,
-} from '../support/app-processes.js';
-import { tokenFor } from '../support/auth.js';
-import { Factory } from '../support/factories.js';
+import { startApiProcess, startWorkerProcess, type AppProcess } from '../support/app-processes.js';
 import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
-import { createTestDatabase } from '../support/test-database.js';
+import { createProcessWorld, type ProcessWorld } from '../support/process-world.js';
 
 const redisUrl = process.env.REDIS_URL;
 const databaseUrl = process.env.DATABASE_URL;
@@ -38,13 +22,7 @@ const CLIENT = 3;
 const X = { name: 'x', dtype: 'float32', shape: [1, 4], data: [-1, 0, 1, 2] };
 
 withServices('a queued prediction traced from the HTTP request to the worker and its webhook', () => {
-  const queuePrefix = `test-${randomUUID()}`;
-  const pubSubPrefix = `test-${randomUUID()}:`;
-  const jwtSecret = `t1:${randomBytes(32).toString('hex')}`;
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let storageDir: string;
-  let dataDir: string;
-  let app: App;
+  let world: ProcessWorld;
   let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let hook: Server;
   let hookUrl: string;
@@ -54,9 +32,8 @@ withServices('a queued prediction traced from the HTTP request to the worker and
   let authorization: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    storageDir = mkdtempSync(join(tmpdir(), 'mm-trace-models-'));
-    dataDir = mkdtempSync(join(tmpdir(), 'mm-trace-data-'));
+    world = await createProcessWorld('trace');
+    ({ modelId, authorization } = world);
     otlp = await startOtlpReceiver();
     hook = createServer((req, res) => {
       hookHeaders.push(req.headers);
@@ -64,43 +41,12 @@ withServices('a queued prediction traced from the HTTP request to the worker and
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-    app = await createApp(
-      loadConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: db.databaseUrl!,
-        DATA_DIR: dataDir,
-        MODEL_STORAGE_DIR: storageDir,
-        JWT_SECRET: jwtSecret,
-        MIGRATE_ON_START: 'true',
-        SEED_ON_START: 'false',
-        INFERENCE_START: 'lazy',
-        INFERENCE_WORKERS: '1',
-      }),
-    );
-    const f = new Factory(app);
-    const publisher = await f.user({ role: Role.PUBLISHER });
-    const consumer = await f.user();
-    const model = await f.model(publisher, { pricePerRequest: '0.0020000000' });
-    await storedVersion(app, model, 'elementwise', { version: '1.0.0' });
-    modelId = model.id;
-    authorization = `Bearer ${await tokenFor(app, consumer)}`;
-    const shared = {
-      DATABASE_URL: db.databaseUrl!,
-      REDIS_URL: redisUrl!,
-      QUEUE_PREFIX: queuePrefix,
-      PUBSUB_PREFIX: pubSubPrefix,
-      MODEL_STORAGE_DIR: storageDir,
-      DATA_DIR: dataDir,
-      JWT_SECRET: jwtSecret,
-      MIGRATE_ON_START: 'false',
-      INFERENCE_WORKERS: '1',
-      INFERENCE_INTRA_OP_THREADS: '1',
+    const shared = world.env({
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '100',
-    };
+    });
     [api] = await Promise.all([
       startApiProcess({ ...shared, RUN_JOBS: 'false', INFERENCE_START: 'lazy' }),
       startWorkerProcess(shared),
@@ -108,13 +54,9 @@ withServices('a queued prediction traced from the HTTP request to the worker and
   }, 180_000);
 
   afterAll(async () => {
-    await stopAll();
-    await app?.close();
-    await db?.drop();
+    await world?.close();
     await otlp?.close();
     await new Promise((resolve) => hook?.close(resolve));
-    if (redisUrl) await deleteRedisKeys(redisUrl, [queuePrefix, pubSubPrefix]);
-    for (const dir of [storageDir, dataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   async function gql<T>(document: Parameters<typeof print>[0], variables: Record<string, unknown>) {

@@ -2,7 +2,7 @@ import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { App } from '../../src/app.js';
-import type { UploadedFile } from '../../src/catalog/version.service.js';
+import type { UploadedFile } from '../../src/catalog/store-upload.js';
 import type { Role } from '../../src/entities/enums.js';
 import type { User } from '../../src/entities/user.entity.js';
 import type { ServiceContext } from '../../src/shared/service-context.js';

@@ -94,7 +94,13 @@ withServices('API_PROCESSES=2: two API processes behind one port', () => {
   it('says it is ready once both processes listen, and spreads connections over them', async () => {
     const ready = api.logs.find((l) => typeof l.startupMs === 'number')!;
     expect(ready).toMatchObject({ processes: 2, role: 'api-primary' });
-    expect(api.logs.filter((l) => l.msg === 'API process listening')).toHaveLength(2);
+    // Each process writes its own line to the shared stdout, so the primary's ready line can come
+    // before the last of them; both must appear, and no more.
+    const listening = await until('both processes to say they listen', () => {
+      const l = api.logs.filter((line) => line.msg === 'API process listening');
+      return l.length >= 2 ? l : undefined;
+    });
+    expect(listening).toHaveLength(2);
     for (let i = 0; i < 30; i++) expect((await once(api.origin, '/graphql', QUERY)).status).toBe(200);
     const lines = await until('30 operation log lines', () => {
       const l = operationLines(api.logs);
@@ -107,7 +113,14 @@ withServices('API_PROCESSES=2: two API processes behind one port', () => {
   }, 60_000);
 
   it('answers /metrics from any process with the whole cluster’s counts', async () => {
-    const served = operationLines(api.logs).length;
+    const before = operationLines(api.logs).length;
+    for (let i = 0; i < 4; i++) expect((await once(api.origin, '/graphql', QUERY)).status).toBe(200);
+    const served = (
+      await until('4 more operation lines', () => {
+        const l = operationLines(api.logs);
+        return l.length >= before + 4 ? l : undefined;
+      })
+    ).length;
     for (let i = 0; i < 4; i++) {
       const { status, text } = await once(api.origin, '/metrics');
       expect(status).toBe(200);
@@ -119,8 +132,9 @@ withServices('API_PROCESSES=2: two API processes behind one port', () => {
   }, 30_000);
 
   it('replaces a process that dies, and keeps serving on the other meanwhile', async () => {
-    const pids = [...servedBy(operationLines(api.logs))];
+    const pids = api.logs.filter((l) => l.msg === 'API process listening').map((l) => l.pid as number);
     const victim = pids[0];
+    expect(typeof victim).toBe('number');
     process.kill(victim, 'SIGKILL');
     await until('the primary to see it exit', () =>
       api.logs.find((l) => l.msg === 'an API process exited: starting another' && l.pid === victim),

@@ -4,14 +4,13 @@ import { requireUser } from '../../auth/access.js';
 import type { CallerResolver } from '../../auth/caller-resolver.js';
 import { ApiKeyScope } from '../../entities/enums.js';
 import type { RateLimitPolicy } from '../../auth/rate-limit/rate-limit.policy.js';
-import { RateLimitedError } from '../../auth/rate-limit/rate-limit.policy.js';
 import type { ModelService } from '../../catalog/model.service.js';
 import type { PredictionService } from '../../predictions/prediction.service.js';
 import { requestIdOf } from '../../observability/request-id.js';
-import { isDependencyUnavailable } from '../../shared/dependency-errors.js';
 import { AppError, ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { buildHttpContext, httpCaller } from '../http-context.js';
+import { restErrorResponder } from '../rest-errors.js';
 import { datatypeOf, inferResponse, parseInferRequest } from './oip-codec.js';
 
 export type OipDeps = {
@@ -25,19 +24,6 @@ export type OipDeps = {
   logger: Logger;
 };
 
-/** The protocol's status for each of our codes (its errors are `{ "error": "…" }`). */
-const STATUS: Record<string, number> = {
-  [ErrorCode.BAD_USER_INPUT]: 400,
-  [ErrorCode.UNAUTHENTICATED]: 401,
-  [ErrorCode.FORBIDDEN]: 403,
-  [ErrorCode.NOT_FOUND]: 404,
-  [ErrorCode.CONFLICT]: 409,
-  [ErrorCode.PAYLOAD_TOO_LARGE]: 413,
-  [ErrorCode.QUOTA_EXCEEDED]: 402,
-  [ErrorCode.RATE_LIMITED]: 429,
-  [ErrorCode.SERVICE_UNAVAILABLE]: 503,
-};
-
 const SERVER = { name: 'model-marketplace', version: '0.1.0', extensions: ['binary_tensor_data'] };
 
 /**
@@ -49,24 +35,8 @@ const SERVER = { name: 'model-marketplace', version: '0.1.0', extensions: ['bina
  */
 export function openInferenceRoutes(deps: OipDeps): Router {
   const router = Router();
-  const fail = (res: Response, err: unknown) => {
-    res.setHeader('x-request-id', requestIdOf(res));
-    if (err instanceof RateLimitedError) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-    if (err instanceof AppError) {
-      res.status(STATUS[err.code] ?? 500).json({ error: err.message, code: err.code, requestId: requestIdOf(res) });
-      return;
-    }
-    if (isDependencyUnavailable(err)) {
-      res.status(503).json({ error: 'service unavailable, retry later', code: ErrorCode.SERVICE_UNAVAILABLE });
-      return;
-    }
-    deps.logger.error({ err, requestId: requestIdOf(res) }, 'open inference request failed');
-    res
-      .status(500)
-      .json({ error: 'internal error', code: ErrorCode.INTERNAL_SERVER_ERROR, requestId: requestIdOf(res) });
-  };
-  const handle = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response) =>
-    void fn(req, res).catch((err: unknown) => fail(res, err));
+  // The protocol's errors are `{ "error": "…" }`; ours add the code and the request id.
+  const { fail, handle } = restErrorResponder(deps.logger, 'open inference request');
 
   const context = (req: Request, res: Response) =>
     buildHttpContext({ callers: deps.callers, fork: deps.fork }, req, requestIdOf(res), httpCaller);
