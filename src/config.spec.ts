@@ -46,6 +46,8 @@ describe('loadConfig', () => {
         'METRICS_TOKEN',
         'OTEL_EXPORTER_OTLP_HEADERS',
         'REDIS_URL',
+        'S3_ACCESS_KEY_ID',
+        'S3_SECRET_ACCESS_KEY',
         'STRIPE_SECRET_KEY',
         'STRIPE_WEBHOOK_SECRET',
       ].sort(),
@@ -59,9 +61,14 @@ describe('loadConfig', () => {
       STRIPE_WEBHOOK_SECRET: 'whsec_stripe-webhook-secret',
       METRICS_TOKEN: 'metrics-token-secret-value',
       OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer otlp-secret-token',
+      S3_ACCESS_KEY_ID: 's3-key-id-secret',
+      S3_SECRET_ACCESS_KEY: 's3-access-key-secret',
     };
     expect(Object.keys(values).sort()).toEqual([...SECRET_KEYS].sort());
-    const printed = JSON.stringify(redactConfig(loadConfig(values)));
+    // With S3 storage on, so that its credentials are in the config to be masked.
+    const printed = JSON.stringify(
+      redactConfig(loadConfig({ ...values, MODEL_STORAGE: 's3', S3_BUCKET: 'mm-bucket' })),
+    );
     for (const marker of [
       'pw-database-secret',
       'pw-redis-secret',
@@ -71,6 +78,8 @@ describe('loadConfig', () => {
       'stripe-webhook-secret',
       'metrics-token-secret-value',
       'otlp-secret-token',
+      's3-key-id-secret',
+      's3-access-key-secret',
     ]) {
       expect(printed).not.toContain(marker);
     }

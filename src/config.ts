@@ -12,6 +12,12 @@ import { corsPolicyFrom } from './http/cors.config.js';
 import { GRAPHQL_ENV, graphqlConfigFrom, type GraphQLSettings } from './graphql/graphql.config.js';
 import { isSecret, secret } from './shared/config-secret.js';
 import { TRACING_ENV, tracingConfigFrom, type TracingSettings } from './observability/tracing.config.js';
+import {
+  redactStorageSettings,
+  STORAGE_ENV,
+  storageConfigFrom,
+  type StorageSettings,
+} from './storage/storage.config.js';
 
 /**
  * Environment configuration, parsed once at start. A bad value stops the process with a message
@@ -72,6 +78,8 @@ const schema = z.object({
   ...JOBS_ENV,
   // OpenTelemetry tracing, the SDK's own OTEL_* variables: src/observability/tracing.config.ts.
   ...TRACING_ENV,
+  // Local folder or S3-compatible bucket, and the local cache: src/storage/storage.config.ts.
+  ...STORAGE_ENV,
   UPLOAD_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -112,6 +120,7 @@ export type Config = AuthSettings &
   InferenceSettings &
   JobsSettings &
   TracingSettings &
+  StorageSettings &
   ReturnType<typeof coreConfigFrom>;
 
 /** The variables marked `secret(…)` where they are defined (here and in the feature configs). */
@@ -136,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   const auth = authConfigFrom(e);
   if (auth.issues.length) throw new ConfigError(auth.issues);
+  const storage = storageConfigFrom(e);
+  if (storage.issues.length) throw new ConfigError(storage.issues);
   if (e.API_PROCESSES > 1 && (!e.DATABASE_URL || !e.REDIS_URL)) {
     throw new ConfigError([
       'API_PROCESSES: more than one API process needs DATABASE_URL and REDIS_URL (the embedded database, queue and pub/sub belong to one process)',
@@ -148,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...inferenceConfigFrom(e),
     ...jobsConfigFrom(e),
     ...tracingConfigFrom(e),
+    ...storage.settings,
     ...coreConfigFrom(e),
   };
 }
@@ -221,5 +233,6 @@ export function redactConfig(config: Config): Record<string, unknown> {
     databaseUrl: mask(config.databaseUrl),
     redisUrl: mask(config.redisUrl),
     metrics: { ...config.metrics, token: config.metrics.token ? '***' : undefined },
+    storage: redactStorageSettings(config.storage),
   };
 }

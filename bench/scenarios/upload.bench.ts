@@ -15,18 +15,8 @@ import { authHeaders } from '../../test/support/auth.js';
 import { Factory } from '../../test/support/factories.js';
 import { startTestServer } from '../../test/support/test-server.js';
 import type { BenchScenario } from '../harness.js';
+import { generated, MB } from '../support/generated-bytes.js';
 import { round } from '../harness.js';
-
-const MB = 1024 * 1024;
-const CHUNK = Buffer.alloc(MB, 0x5a);
-
-/** `sizeMb` MiB generated on the fly, one reused 1 MiB chunk at a time: nothing is held. */
-const generated = (sizeMb: number) =>
-  Readable.from(
-    (function* () {
-      for (let i = 0; i < sizeMb; i++) yield CHUNK;
-    })(),
-  );
 
 /** Samples this process's RSS until stopped; returns the peak. */
 function rssSampler() {

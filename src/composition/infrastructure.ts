@@ -12,7 +12,8 @@ import type { BatchJob } from '../predictions/batch-progress.js';
 import type { PredictionJob } from '../predictions/prediction-job.types.js';
 import type { Logger } from '../shared/logger.js';
 import { closeRedis, createRedis } from '../shared/redis.js';
-import { LocalModelStorage, type ModelStorage } from '../storage/model-storage.js';
+import type { ModelStorage } from '../storage/model-storage.js';
+import { openStorage } from '../storage/open-storage.js';
 import { createEventBus, type EventBus } from '../subscriptions/event-bus.js';
 import type { WebhookJob } from '../webhooks/webhook-dispatcher.js';
 
@@ -71,7 +72,8 @@ export async function createInfrastructure(config: Config, logger: Logger): Prom
     closers.push({ name: 'rate limits', close: () => rateLimits.close() });
     const events = createEventBus({ redisUrl: config.redisUrl, prefix: config.pubSubPrefix });
     closers.push({ name: 'event bus', close: () => events.close() });
-    const storage = new LocalModelStorage(config.modelStorageDir);
+    const storage = openStorage(config, logger);
+    closers.push({ name: 'storage', close: () => storage.close?.() });
 
     const poolOptions = { ...config.inference, logger: logger.child({ component: 'inference' }) };
     const inference =

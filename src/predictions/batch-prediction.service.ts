@@ -208,6 +208,6 @@ export class BatchPredictionService {
         `the batch is ${batch.status}: its results are written once every row ended`,
       );
     }
-    return { stream: createReadStream(await this.deps.storage.localPath(batch.resultsKey)), batch };
+    return { stream: await this.deps.storage.openRead(batch.resultsKey), batch };
   }
 }

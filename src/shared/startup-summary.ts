@@ -18,6 +18,11 @@ export function startupSummary(config: Config, options: { url?: string; embedded
       : config.jobs.run
         ? 'run in this process'
         : 'left to workers (RUN_JOBS=false)';
+  const s = config.storage;
+  const storage =
+    s.kind === 'local'
+      ? `folder ${s.dir}`
+      : `S3 bucket ${s.bucket}${s.prefix ? ` under ${s.prefix}` : ''}${s.endpoint ? ` at ${hostAndPath(s.endpoint)}` : ` in ${s.region}`}, cache ${s.cacheDir}`;
   const devices = [...new Set(config.inference.devices.map((d) => d.label))].join(', ');
   return {
     ...(options.url ? { url: options.url } : {}),
@@ -25,6 +30,7 @@ export function startupSummary(config: Config, options: { url?: string; embedded
     database,
     redis,
     jobs,
+    storage,
     inference: `${config.inference.workers} worker${config.inference.workers === 1 ? '' : 's'} on ${devices}`,
     tracing: !config.tracing.enabled
       ? 'off'

@@ -1,21 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile, rename } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { meteredHash, pathInside } from './storage-keys.js';
 
-/** Thrown by `putStream` when the stream carries more than `maxBytes`; nothing is kept. */
-export class StoredFileTooLargeError extends Error {
-  override readonly name = 'StoredFileTooLargeError';
-  constructor(readonly maxBytes: number) {
-    super(`file exceeds the ${maxBytes} byte limit`);
-  }
-}
+export { StoredFileTooLargeError } from './storage-keys.js';
 
 /**
- * Where model files live. The local folder is the default; an S3-compatible store can implement
- * the same interface (keys are opaque, `/`-separated, and never user-supplied paths).
+ * Where model files, batch files and results live: the local folder (the default) or an
+ * S3-compatible bucket (s3-storage.ts). Keys are opaque, `/`-separated, never user-supplied
+ * paths, and written once: a key is never overwritten with other bytes, so a copy of it cached
+ * anywhere stays true.
  */
 export interface ModelStorage {
   /** Stores bytes under a key atomically (readers never see a partial file). */
@@ -32,11 +29,13 @@ export interface ModelStorage {
   ): Promise<{ sizeBytes: number; sha256: string }>;
   /** A local path onnxruntime can open (a cache copy for remote stores). */
   localPath(key: string): Promise<string>;
+  /** The stored bytes as a stream (a download served straight from the store). */
+  openRead(key: string): Promise<Readable>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Releases connections (the S3 client's sockets); the local folder has none. */
+  close?(): void;
 }
-
-const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
 
 export class LocalModelStorage implements ModelStorage {
   private readonly root: string;
@@ -45,12 +44,8 @@ export class LocalModelStorage implements ModelStorage {
     this.root = resolve(root);
   }
 
-  /** Maps a key to a path inside the root, refusing anything that could escape it. */
   private pathOf(key: string): string {
-    if (!KEY.test(key) || key.includes('..')) throw new Error(`invalid storage key: ${key}`);
-    const path = resolve(join(this.root, key));
-    if (!path.startsWith(this.root + sep)) throw new Error(`invalid storage key: ${key}`);
-    return path;
+    return pathInside(this.root, key);
   }
 
   async putBytes(key: string, bytes: Uint8Array) {
@@ -75,21 +70,11 @@ export class LocalModelStorage implements ModelStorage {
     await mkdir(tmpDir, { recursive: true });
     await mkdir(dirname(path), { recursive: true });
     const tmp = join(tmpDir, `${randomUUID()}.partial`);
-    const hash = createHash('sha256');
-    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    let sizeBytes = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        sizeBytes += chunk.length;
-        if (sizeBytes > maxBytes) return callback(new StoredFileTooLargeError(maxBytes));
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
+    const meter = meteredHash(options.maxBytes);
     try {
       // pipeline() destroys every stage when one fails (the source's `error` event included),
       // so an aborted upload never leaves a dangling write stream or an unhandled error.
-      await pipeline(stream, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o640 }));
+      await pipeline(stream, meter.stream, createWriteStream(tmp, { flags: 'wx', mode: 0o640 }));
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -97,11 +82,21 @@ export class LocalModelStorage implements ModelStorage {
     } finally {
       stream.off('error', ignoreEarlyError);
     }
-    return { sizeBytes, sha256: hash.digest('hex') };
+    return { sizeBytes: meter.result.sizeBytes, sha256: meter.result.sha256() };
   }
 
   async localPath(key: string): Promise<string> {
     return this.pathOf(key);
+  }
+
+  async openRead(key: string): Promise<Readable> {
+    const stream = createReadStream(this.pathOf(key));
+    // Opened before it is handed over, so that a missing file fails here, not mid-response.
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return stream;
   }
 
   async exists(key: string): Promise<boolean> {

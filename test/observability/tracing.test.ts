@@ -10,6 +10,7 @@ import { CreatePredictionDocument, PredictionJobDocument } from '../generated/gr
 import { startApiProcess, startWorkerProcess, type AppProcess } from '../support/app-processes.js';
 import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { createProcessWorld, type ProcessWorld } from '../support/process-world.js';
+import { waitFor } from '../support/processes.js';
 
 const redisUrl = process.env.REDIS_URL;
 const databaseUrl = process.env.DATABASE_URL;
@@ -68,29 +69,19 @@ withServices('a queued prediction traced from the HTTP request to the worker and
     return (await res.json()) as { data?: T; errors?: unknown[] };
   }
 
-  async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-
   it('is one trace across both processes, each span under the one that caused it', async () => {
     const created = await gql<{ createPrediction: { id: string } }>(CreatePredictionDocument, {
       input: { modelId, inputs: [X], webhookUrl: hookUrl },
     });
     expect(created.errors).toBeUndefined();
     const id = created.data!.createPrediction.id;
-    await until('the job to succeed', async () => {
+    await waitFor('the job to succeed', async () => {
       const r = await gql<{ prediction: { status: string } }>(PredictionJobDocument, { id });
       return r.data?.prediction.status === 'SUCCEEDED' ? true : undefined;
     });
-    await until('the webhook', () => (hookHeaders.length ? true : undefined));
+    await waitFor('the webhook', () => (hookHeaders.length ? true : undefined));
 
-    const span = (what: string, match: (s: ReceivedSpan) => boolean) => until(what, () => otlp.spans.find(match));
+    const span = (what: string, match: (s: ReceivedSpan) => boolean) => waitFor(what, () => otlp.spans.find(match));
     const operation = await span('the GraphQL operation span', (s) => s.name === 'mutation CreatePrediction');
     const traceId = operation.traceId;
     const inTrace = () => otlp.spans.filter((s) => s.traceId === traceId);

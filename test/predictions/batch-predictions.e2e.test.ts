@@ -23,6 +23,7 @@ import { authHeaders } from '../support/auth.js';
 import { Factory } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { storedVersion } from './prediction-fixtures.js';
+import { waitFor } from '../support/processes.js';
 
 let server: TestServer;
 let f: Factory;
@@ -61,18 +62,8 @@ const create = (lines: string[], h = headers, input: Record<string, unknown> = {
 const read = async (id: string, h = headers) =>
   (await server.gql(BatchPredictionDocument, { id }, h)).data?.batchPrediction;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const finished = (id: string) =>
-  until('the batch to end with its results', async () => {
+  waitFor('the batch to end with its results', async () => {
     const b = await read(id);
     return b?.resultsUrl ? b : undefined;
   });
@@ -199,7 +190,7 @@ it('stops making rows at the spending cap: the rows before it run, the rest are 
   const cap = await server.gql('mutation { setSpendingCap(amount: "0.01") { id } }', {}, h);
   expect(cap.errors).toBeUndefined();
   const id = (await create(rows(12), h)).data!.createBatchPrediction.id;
-  const done = await until('the capped batch to end', async () => {
+  const done = await waitFor('the capped batch to end', async () => {
     const b = await read(id, h);
     return b?.resultsUrl ? b : undefined;
   });

@@ -172,7 +172,11 @@ it('refuses each hostile upload with a code and what was measured, while a bysta
   expect(Math.max(...seen.live)).toBeLessThan(1000);
   // Nothing left running, nothing kept: no sandbox process, memory near its start.
   await until(() => sandboxes().length === 0, 'every sandbox process to be gone');
-  expect(rssBytes() - rssBefore).toBeLessThan(150 * 2 ** 20);
+  // Each bomb above would hold 1 GiB if anything kept it; a quiet run grows ~30 MiB, one on a
+  // loaded 2-core machine (slow bystander traffic, lazy GC) was seen at 156 MiB.
+  const growth = rssBytes() - rssBefore;
+  process.stdout.write(`[hostile-uploads] RSS growth ${Math.round(growth / 2 ** 20)} MiB\n`);
+  expect(growth).toBeLessThan(384 * 2 ** 20);
 }, 120_000);
 
 it('admits a model that only hangs on some inputs; a request that makes it hang fails with a final TIMEOUT', async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deleteRedisKeys, startApiProcess, stopAll, type AppProcess, type Log } from '../support/app-processes.js';
 import { createTestDatabase } from '../support/test-database.js';
+import { waitFor } from '../support/processes.js';
 
 const redisUrl = process.env.REDIS_URL;
 const databaseUrl = process.env.DATABASE_URL;
@@ -48,16 +49,6 @@ const alive = (pid: number) => {
   }
 };
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 withServices('API_PROCESSES=2: two API processes behind one port', () => {
   const queuePrefix = `test-${randomUUID()}`;
   const pubSubPrefix = `test-${randomUUID()}:`;
@@ -96,13 +87,13 @@ withServices('API_PROCESSES=2: two API processes behind one port', () => {
     expect(ready).toMatchObject({ processes: 2, role: 'api-primary' });
     // Each process writes its own line to the shared stdout, so the primary's ready line can come
     // before the last of them; both must appear, and no more.
-    const listening = await until('both processes to say they listen', () => {
+    const listening = await waitFor('both processes to say they listen', () => {
       const l = api.logs.filter((line) => line.msg === 'API process listening');
       return l.length >= 2 ? l : undefined;
     });
     expect(listening).toHaveLength(2);
     for (let i = 0; i < 30; i++) expect((await once(api.origin, '/graphql', QUERY)).status).toBe(200);
-    const lines = await until('30 operation log lines', () => {
+    const lines = await waitFor('30 operation log lines', () => {
       const l = operationLines(api.logs);
       return l.length >= 30 ? l : undefined;
     });
@@ -116,7 +107,7 @@ withServices('API_PROCESSES=2: two API processes behind one port', () => {
     const before = operationLines(api.logs).length;
     for (let i = 0; i < 4; i++) expect((await once(api.origin, '/graphql', QUERY)).status).toBe(200);
     const served = (
-      await until('4 more operation lines', () => {
+      await waitFor('4 more operation lines', () => {
         const l = operationLines(api.logs);
         return l.length >= before + 4 ? l : undefined;
       })
@@ -136,18 +127,18 @@ withServices('API_PROCESSES=2: two API processes behind one port', () => {
     const victim = pids[0];
     expect(typeof victim).toBe('number');
     process.kill(victim, 'SIGKILL');
-    await until('the primary to see it exit', () =>
+    await waitFor('the primary to see it exit', () =>
       api.logs.find((l) => l.msg === 'an API process exited: starting another' && l.pid === victim),
     );
     // Until the replacement listens, the survivor takes every connection.
     for (let i = 0; i < 5; i++) expect((await once(api.origin, '/graphql', QUERY)).status).toBe(200);
-    await until('a third process to listen', () => {
+    await waitFor('a third process to listen', () => {
       const listening = api.logs.filter((l) => l.msg === 'API process listening');
       return listening.length >= 3 ? true : undefined;
     });
     const before = operationLines(api.logs).length;
     for (let i = 0; i < 20; i++) expect((await once(api.origin, '/graphql', QUERY)).status).toBe(200);
-    const after = await until('20 more lines', () => {
+    const after = await waitFor('20 more lines', () => {
       const l = operationLines(api.logs);
       return l.length >= before + 20 ? l.slice(before) : undefined;
     });

@@ -22,6 +22,8 @@ export type ProcessWorld = {
   consumer: User;
   /** `Bearer …` for the consumer. */
   authorization: string;
+  /** `Bearer …` for the model's publisher. */
+  publisherAuthorization: string;
   /** The elementwise fixture at 0.002 a request, version 1.0.0. */
   modelId: string;
   queuePrefix: string;
@@ -33,7 +35,8 @@ export type ProcessWorld = {
   close(): Promise<void>;
 };
 
-export async function createProcessWorld(name: string): Promise<ProcessWorld> {
+/** `env`: settings every process of this world shares, this one included (e.g. S3 storage). */
+export async function createProcessWorld(name: string, env: Record<string, string> = {}): Promise<ProcessWorld> {
   const redisUrl = process.env.REDIS_URL!;
   const queuePrefix = `test-${randomUUID()}`;
   const pubSubPrefix = `test-${randomUUID()}:`;
@@ -53,6 +56,7 @@ export async function createProcessWorld(name: string): Promise<ProcessWorld> {
       SEED_ON_START: 'false',
       INFERENCE_START: 'lazy',
       INFERENCE_WORKERS: '1',
+      ...env,
     }),
   );
   const f = new Factory(app);
@@ -64,6 +68,7 @@ export async function createProcessWorld(name: string): Promise<ProcessWorld> {
     app,
     consumer,
     authorization: `Bearer ${await tokenFor(app, consumer)}`,
+    publisherAuthorization: `Bearer ${await tokenFor(app, publisher)}`,
     modelId: model.id,
     queuePrefix,
     pubSubPrefix,
@@ -78,6 +83,7 @@ export async function createProcessWorld(name: string): Promise<ProcessWorld> {
       MIGRATE_ON_START: 'false',
       INFERENCE_WORKERS: '1',
       INFERENCE_INTRA_OP_THREADS: '1',
+      ...env,
       ...extra,
     }),
     sql: (query, params = []) => app.db.orm.em.fork().execute(query, params),

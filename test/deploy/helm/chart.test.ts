@@ -93,6 +93,16 @@ const SCENARIOS = {
     secrets: { env: { OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer collector-token' } },
     workers: { gpu: { enabled: true, env: { OTEL_SERVICE_NAME: 'model-marketplace-gpu-worker' } } },
   }),
+  's3-storage': merge(MINIMAL_VALUES, {
+    config: {
+      MODEL_STORAGE: 's3',
+      S3_ENDPOINT: 'https://minio.storage:9000',
+      S3_BUCKET: 'marketplace-models',
+      S3_FORCE_PATH_STYLE: 'true',
+    },
+    secrets: { env: { S3_ACCESS_KEY_ID: 'minio-key-id', S3_SECRET_ACCESS_KEY: 'minio-secret-key' } },
+    storage: { modelCache: { sizeLimit: '8Gi' } },
+  }),
   'jwks-acl-redis': merge(MINIMAL_VALUES, {
     secrets: {
       env: {
@@ -176,7 +186,14 @@ describe('every scenario', () => {
           });
           const mounts = (c.volumeMounts as { mountPath: string }[]).map((v) => v.mountPath);
           expect(mounts).toEqual(expect.arrayContaining(['/data', '/tmp']));
-          if (m.kind === 'Deployment') expect(mounts).toContain('/data/models');
+          if (m.kind === 'Deployment') {
+            // The shared model volume, or with S3 the pod's own cache of the bucket.
+            expect(mounts).toContain(
+              m.metadata.name.includes('s3') || mounts.includes('/data/model-cache')
+                ? '/data/model-cache'
+                : '/data/models',
+            );
+          }
           expect(c.resources?.requests).toBeDefined();
           expect(c.resources?.limits?.memory).toBeDefined();
         }
@@ -388,6 +405,8 @@ describe('existing Secret', () => {
         ['STRIPE_WEBHOOK_SECRET', { name: EXTERNAL_SECRET, key: 'STRIPE_WEBHOOK_SECRET', optional: true }],
         ['METRICS_TOKEN', { name: EXTERNAL_SECRET, key: 'METRICS_TOKEN', optional: true }],
         ['OTEL_EXPORTER_OTLP_HEADERS', { name: EXTERNAL_SECRET, key: 'OTEL_EXPORTER_OTLP_HEADERS', optional: true }],
+        ['S3_ACCESS_KEY_ID', { name: EXTERNAL_SECRET, key: 'S3_ACCESS_KEY_ID', optional: true }],
+        ['S3_SECRET_ACCESS_KEY', { name: EXTERNAL_SECRET, key: 'S3_SECRET_ACCESS_KEY', optional: true }],
       ]);
     }
     const annotations = (deployment(m(), 'api').spec as { template: { metadata: { annotations: object } } }).template
@@ -544,6 +563,31 @@ describe('toggles', () => {
       'model-marketplace-gpu-worker',
     );
     expect(envValue(container(deployment(m, 'api')), 'OTEL_SERVICE_NAME')).toBeUndefined();
+  });
+
+  it('s3-storage: no shared volume, a model cache per pod, the bucket keys from the Secret', () => {
+    const m = rendered['s3-storage'];
+    expect(m.filter((x) => x.kind === 'PersistentVolumeClaim')).toEqual([]);
+    expect(find(m, 'ConfigMap', fullname).data).toMatchObject({ MODEL_STORAGE: 's3', S3_BUCKET: 'marketplace-models' });
+    expect(find(m, 'Secret', fullname).stringData).toMatchObject({
+      S3_ACCESS_KEY_ID: 'minio-key-id',
+      S3_SECRET_ACCESS_KEY: 'minio-secret-key',
+    });
+    for (const component of ['api', 'worker-cpu']) {
+      const pod = podSpec(deployment(m, component));
+      expect(pod.volumes).toContainEqual({ name: 'model-cache', emptyDir: { sizeLimit: '8Gi' } });
+      expect(pod.volumes?.map((v) => v.name)).not.toContain('models');
+      const c = container(deployment(m, component));
+      expect(c.volumeMounts).toContainEqual({ name: 'model-cache', mountPath: '/data/model-cache' });
+      expect(envValue(c, 'S3_SECRET_ACCESS_KEY')?.valueFrom?.secretKeyRef).toEqual({
+        name: fullname,
+        key: 'S3_SECRET_ACCESS_KEY',
+      });
+    }
+    // Refused without a bucket, naming the value.
+    expect(() => render(merge(MINIMAL_VALUES, { config: { MODEL_STORAGE: 's3' } }))).toThrow(
+      'config.S3_BUCKET is required',
+    );
   });
 
   it('a JWK set instead of HMAC secrets, and a TLS Redis with an ACL user for KEDA', () => {

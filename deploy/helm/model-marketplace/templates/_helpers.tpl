@@ -67,13 +67,16 @@ The app's secret variables (src/config.ts SECRET_KEYS): read from one Secret, ne
 ConfigMap. DATABASE_URL and REDIS_URL are required; the rest are optional keys.
 */}}
 {{- define "mm.secretVariables" -}}
-DATABASE_URL REDIS_URL JWT_SECRET JWT_PRIVATE_KEYS STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET METRICS_TOKEN OTEL_EXPORTER_OTLP_HEADERS
+DATABASE_URL REDIS_URL JWT_SECRET JWT_PRIVATE_KEYS STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET METRICS_TOKEN OTEL_EXPORTER_OTLP_HEADERS S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY
 {{- end }}
 
 {{/*
 Refuses values that would give pods that cannot start, with a message naming the value.
 */}}
 {{- define "mm.validate" -}}
+{{- if and (eq (include "mm.s3" .) "true") (not .Values.config.S3_BUCKET) }}
+{{- fail "config.S3_BUCKET is required with config.MODEL_STORAGE=s3 (and S3_ENDPOINT for a store other than AWS S3)" }}
+{{- end }}
 {{- if not .Values.secrets.existingSecret }}
 {{- $env := .Values.secrets.env }}
 {{- if not $env.DATABASE_URL }}
@@ -186,8 +189,17 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 {{- end }}
 
 {{/*
-The volumes where the app writes, under a read-only root filesystem: DATA_DIR (scratch), the
-shared model volume at MODEL_STORAGE_DIR, and /tmp (multipart uploads). (list $ tmpSizeLimit)
+"true" when model files live in an S3-compatible bucket (config.MODEL_STORAGE=s3): no shared
+model volume then, and each pod keeps its copies in a cache volume of its own.
+*/}}
+{{- define "mm.s3" -}}
+{{- eq (toString (default "local" .Values.config.MODEL_STORAGE)) "s3" }}
+{{- end }}
+
+{{/*
+The volumes where the app writes, under a read-only root filesystem: DATA_DIR (scratch), /tmp
+(multipart uploads), and either the shared model volume at MODEL_STORAGE_DIR or, with S3, the
+pod's model cache at MODEL_CACHE_DIR. (list $ tmpSizeLimit)
 */}}
 {{- define "mm.volumes" -}}
 {{- $root := index . 0 }}
@@ -197,9 +209,15 @@ shared model volume at MODEL_STORAGE_DIR, and /tmp (multipart uploads). (list $ 
 - name: tmp
   emptyDir:
     sizeLimit: {{ index . 1 }}
+{{- if eq (include "mm.s3" $root) "true" }}
+- name: model-cache
+  emptyDir:
+    sizeLimit: {{ $root.Values.storage.modelCache.sizeLimit }}
+{{- else }}
 - name: models
   persistentVolumeClaim:
     claimName: {{ default (printf "%s-models" (include "mm.fullname" $root)) $root.Values.storage.models.existingClaim }}
+{{- end }}
 {{- end }}
 
 {{- define "mm.volumeMounts" -}}
@@ -207,8 +225,13 @@ shared model volume at MODEL_STORAGE_DIR, and /tmp (multipart uploads). (list $ 
   mountPath: {{ .Values.config.DATA_DIR }}
 - name: tmp
   mountPath: /tmp
+{{- if eq (include "mm.s3" .) "true" }}
+- name: model-cache
+  mountPath: {{ .Values.config.MODEL_CACHE_DIR | default (printf "%s/model-cache" .Values.config.DATA_DIR) }}
+{{- else }}
 - name: models
   mountPath: {{ .Values.config.MODEL_STORAGE_DIR }}
+{{- end }}
 {{- end }}
 
 {{/*
