@@ -23,7 +23,7 @@ const LAYERS: { name: string; paths: string[] }[] = [
   },
   {
     name: 'infrastructure',
-    paths: ['src/db/', 'src/jobs/', 'src/storage/', 'src/inference/', 'src/subscriptions/'],
+    paths: ['src/db/', 'src/jobs/', 'src/storage/', 'src/mail/', 'src/inference/', 'src/subscriptions/'],
   },
   {
     name: 'services',

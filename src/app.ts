@@ -77,6 +77,9 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         jobs?.stop();
         step('usage notifications');
         await services.usageNotifier.flush();
+        // A mail being sent finishes (or stays due for the next process); none starts after.
+        step('mail');
+        await services.mail.sender.stop();
         services.catalogGeneration.close();
         await infra.close(step);
       },

@@ -48,6 +48,7 @@ describe('loadConfig', () => {
         'REDIS_URL',
         'S3_ACCESS_KEY_ID',
         'S3_SECRET_ACCESS_KEY',
+        'SMTP_URL',
         'STRIPE_SECRET_KEY',
         'STRIPE_WEBHOOK_SECRET',
       ].sort(),
@@ -63,6 +64,7 @@ describe('loadConfig', () => {
       OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer otlp-secret-token',
       S3_ACCESS_KEY_ID: 's3-key-id-secret',
       S3_SECRET_ACCESS_KEY: 's3-access-key-secret',
+      SMTP_URL: 'smtp://mailer:smtp-password-secret@mail.example:587',
     };
     expect(Object.keys(values).sort()).toEqual([...SECRET_KEYS].sort());
     // With S3 storage on, so that its credentials are in the config to be masked.
@@ -80,6 +82,7 @@ describe('loadConfig', () => {
       'otlp-secret-token',
       's3-key-id-secret',
       's3-access-key-secret',
+      'smtp-password-secret',
     ]) {
       expect(printed).not.toContain(marker);
     }

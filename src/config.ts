@@ -11,6 +11,8 @@ import { JOBS_ENV, jobsConfigFrom, type JobsSettings } from './predictions/jobs.
 import { corsPolicyFrom } from './http/cors.config.js';
 import { GRAPHQL_ENV, graphqlConfigFrom, type GraphQLSettings } from './graphql/graphql.config.js';
 import { isSecret, secret } from './shared/config-secret.js';
+import { url } from './shared/config-url.js';
+import { MAIL_ENV, mailConfigFrom, type MailSettings } from './mail/mail.config.js';
 import { TRACING_ENV, tracingConfigFrom, type TracingSettings } from './observability/tracing.config.js';
 import {
   redactStorageSettings,
@@ -29,18 +31,6 @@ const bool = (fallback: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .optional()
     .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
-
-const url = (protocols: string[]) =>
-  z.string().refine(
-    (v) => {
-      try {
-        return protocols.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    },
-    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
-  );
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -80,6 +70,8 @@ const schema = z.object({
   ...TRACING_ENV,
   // Local folder or S3-compatible bucket, and the local cache: src/storage/storage.config.ts.
   ...STORAGE_ENV,
+  // SMTP or files, sender, links, outbox retries, verification policy: src/mail/mail.config.ts.
+  ...MAIL_ENV,
   UPLOAD_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -121,6 +113,7 @@ export type Config = AuthSettings &
   JobsSettings &
   TracingSettings &
   StorageSettings &
+  MailSettings &
   ReturnType<typeof coreConfigFrom>;
 
 /** The variables marked `secret(…)` where they are defined (here and in the feature configs). */
@@ -160,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...jobsConfigFrom(e),
     ...tracingConfigFrom(e),
     ...storage.settings,
+    ...mailConfigFrom(e),
     ...coreConfigFrom(e),
   };
 }
@@ -234,5 +228,12 @@ export function redactConfig(config: Config): Record<string, unknown> {
     redisUrl: mask(config.redisUrl),
     metrics: { ...config.metrics, token: config.metrics.token ? '***' : undefined },
     storage: redactStorageSettings(config.storage),
+    mail: {
+      ...config.mail,
+      transport:
+        config.mail.transport.kind === 'smtp'
+          ? { kind: 'smtp', url: mask(config.mail.transport.url) }
+          : config.mail.transport,
+    },
   };
 }

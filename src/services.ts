@@ -8,6 +8,7 @@ import type { Infrastructure } from './composition/infrastructure.js';
 import { createPredictionServices } from './predictions/prediction.services.js';
 import type { Logger } from './shared/logger.js';
 import { createWebhookServices } from './webhooks/webhook.services.js';
+import { createMailServices } from './mail/mail.services.js';
 
 /**
  * Every service, wired once from the config over the infrastructure (plain factories, one per
@@ -20,6 +21,7 @@ export function createServices(config: Config, infra: Infrastructure, logger: Lo
   // cache drop what they read before it. Other replicas' bumps arrive through Redis (app.ts).
   const catalogGeneration = new CatalogGeneration({ key: `${config.pubSubPrefix}catalog:generation` });
   const billing = createBillingServices(config, { logger });
+  const mail = createMailServices(config, { fork, logger });
   const usageNotifier = new UsageNotifier(infra.events, 250, (err) =>
     logger.warn({ err }, 'usageUpdated publish failed'),
   );
@@ -48,7 +50,8 @@ export function createServices(config: Config, infra: Infrastructure, logger: Lo
   });
   return {
     catalogGeneration,
-    auth: createAuthServices(config),
+    auth: createAuthServices(config, mail.outbox),
+    mail,
     ...catalog,
     predictions: predictions.predictions,
     predictionJobs: predictions.predictionJobs,

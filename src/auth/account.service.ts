@@ -8,6 +8,8 @@ import { AuthFailure, unauthenticated } from './auth.errors.js';
 import { requireUser } from './access.js';
 import { assertPasswordPolicy, PASSWORD_MAX_LENGTH, type PasswordHasher } from './password.js';
 import type { RefreshTokenService } from './refresh-token.service.js';
+import type { AccountRecoveryService } from './account-recovery.service.js';
+import { normalizeEmail } from './account-email.js';
 
 export type AuthResult = { accessToken: string; refreshToken: string; expiresAt: Date; user: User };
 
@@ -15,10 +17,7 @@ export type RegisterInput = { email: string; password: string; displayName: stri
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-/** Trimmed, Unicode-normalised and lower-cased: the one form stored and looked up. */
-export function normalizeEmail(email: string): string {
-  return email.normalize('NFKC').trim().toLowerCase();
-}
+export { normalizeEmail } from './account-email.js';
 
 /** Accounts: registration, login, token refresh and logout, and the current user. */
 export class AccountService {
@@ -26,6 +25,7 @@ export class AccountService {
     private readonly passwords: PasswordHasher,
     private readonly tokens: AccessTokenService,
     private readonly refreshTokens: RefreshTokenService,
+    private readonly recovery: AccountRecoveryService,
   ) {}
 
   async register(ctx: ServiceContext, input: RegisterInput): Promise<AuthResult> {
@@ -40,21 +40,24 @@ export class AccountService {
       throw badInput('Choose CONSUMER or PUBLISHER; admins are made by an operator', { field: 'role' });
     }
     assertPasswordPolicy(input.password, { email });
-    const user = ctx.em.create(User, {
-      email,
-      displayName,
-      role,
-      passwordHash: await this.passwords.hash(input.password),
-    });
+    const passwordHash = await this.passwords.hash(input.password);
+    let user: User;
     try {
-      await ctx.em.flush();
+      // The account and its verification mail commit together (the outbox is sent after).
+      user = await ctx.em.transactional(async (tx) => {
+        const created = tx.create(User, { email, displayName, role, passwordHash });
+        await tx.flush();
+        await this.recovery.sendVerification(tx, created);
+        return created;
+      });
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
         throw new AppError(ErrorCode.CONFLICT, 'An account with this email already exists', { field: 'email' });
       }
       throw err;
     }
-    return this.startSession(ctx, user);
+    this.recovery.committed();
+    return this.startSession(ctx, ctx.em.merge(user));
   }
 
   /**

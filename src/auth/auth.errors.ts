@@ -22,6 +22,8 @@ export enum AuthFailure {
   OWNER_REQUIRED = 'OWNER_REQUIRED',
   SCOPE_REQUIRED = 'SCOPE_REQUIRED',
   API_KEY_NOT_ALLOWED = 'API_KEY_NOT_ALLOWED',
+  /** EMAIL_VERIFICATION=required: publishing and paid models wait for a confirmed address. */
+  EMAIL_NOT_VERIFIED = 'EMAIL_NOT_VERIFIED',
 }
 
 const MESSAGES: Record<AuthFailure, string> = {
@@ -38,6 +40,8 @@ const MESSAGES: Record<AuthFailure, string> = {
   ROLE_REQUIRED: 'Your role does not allow this',
   OWNER_REQUIRED: 'Only the owner (or an admin) can do this',
   SCOPE_REQUIRED: "This API key's scopes do not allow this",
+  EMAIL_NOT_VERIFIED:
+    'Confirm your email address first: open the link we mailed you (resendVerification sends a new one)',
   API_KEY_NOT_ALLOWED: 'API keys cannot do this: use an access token',
 };
 

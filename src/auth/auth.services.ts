@@ -2,6 +2,8 @@ import type { AuthSettings } from './auth.config.js';
 import { defaultAuthSettings } from './auth.config.js';
 import { AccessTokenService } from './access-token.service.js';
 import { AccountService } from './account.service.js';
+import { AccountRecoveryService } from './account-recovery.service.js';
+import { AccountTokens } from './account-tokens.js';
 import { ApiKeyService } from './api-key.service.js';
 import { ApiKeyStatusCache } from './api-key-status-cache.js';
 import { CallerResolver } from './caller-resolver.js';
@@ -9,12 +11,17 @@ import { JwtKeySet } from './jwt-key-set.js';
 import { PasswordHasher } from './password.js';
 import { RefreshTokenService } from './refresh-token.service.js';
 import { UserStatusCache } from './user-status-cache.js';
+import { MailOutbox } from '../mail/mail-outbox.js';
 
 /**
  * The access layer's services, wired from config. The JWT key set loads lazily on first use (it
  * may read or write `<dataDir>/jwt-signing-key.json`), so building services stays synchronous.
  */
-export function createAuthServices(config: { auth?: AuthSettings['auth']; dataDir?: string; env?: string }) {
+export function createAuthServices(
+  config: { auth?: AuthSettings['auth']; dataDir?: string; env?: string; mail?: { linkBaseUrl: string } },
+  // Without one (a schema built to print), mail is written nowhere.
+  outbox: MailOutbox = new MailOutbox(),
+) {
   const auth = config.auth ?? defaultAuthSettings().auth;
   const tokens = new AccessTokenService(auth.jwt, () =>
     JwtKeySet.load(auth.jwt, { dataDir: config.dataDir ?? 'memory://schema', env: config.env ?? 'development' }),
@@ -26,14 +33,22 @@ export function createAuthServices(config: { auth?: AuthSettings['auth']; dataDi
   const refreshTokens = new RefreshTokenService({ ttlDays: auth.refreshTokenTtlDays });
   // Shared by the caller resolver and whatever changes a user's role or closes an account (forget).
   const userStatus = new UserStatusCache({ ttlSeconds: auth.userStatusCacheSeconds });
+  const recovery = new AccountRecoveryService({
+    tokens: new AccountTokens(),
+    outbox,
+    passwords,
+    linkBaseUrl: config.mail?.linkBaseUrl ?? 'http://localhost:4000',
+    onSessionsRevoked: (userId) => userStatus.forget(userId),
+  });
   return {
     tokens,
+    recovery,
     apiKeys,
     passwords,
     refreshTokens,
     userStatus,
     apiKeyStatus,
-    accounts: new AccountService(passwords, tokens, refreshTokens),
+    accounts: new AccountService(passwords, tokens, refreshTokens, recovery),
     callers: new CallerResolver(tokens, apiKeys, userStatus),
   };
 }

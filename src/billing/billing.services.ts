@@ -15,7 +15,7 @@ import { UsageService } from './usage.service.js';
  * STRIPE_SECRET_KEY is set, otherwise none (invoices stay local, `sentToStripe: false`).
  */
 export function createBillingServices(
-  config: Partial<BillingSettings> & { maxPageSize: number },
+  config: Partial<BillingSettings> & { maxPageSize: number; mail?: { verificationRequired: boolean } },
   options: { logger?: Logger } = {},
 ) {
   const settings = config.billing ?? defaultBillingSettings().billing;
@@ -24,6 +24,7 @@ export function createBillingServices(
     metering: new MeteringService({
       blockOverdue: settings.blockOverdue,
       maxPricePerRequest: settings.maxPricePerRequest,
+      requireVerifiedEmail: config.mail?.verificationRequired ?? false,
     }),
     usage: new UsageService(),
     spendingCaps: new SpendingCapService({ maxSpendingCap: settings.maxSpendingCap, maxPageSize: config.maxPageSize }),

@@ -1,3 +1,4 @@
+import { AuthFailure, forbidden } from '../auth/auth.errors.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { InvoiceStatus, PredictionMode, PredictionStatus } from '../entities/enums.js';
 import { overdueInvoice, priceAboveMaximum, spendCapReached } from './billing.errors.js';
@@ -21,6 +22,7 @@ import { PreparedStatement } from '../db/prepared-statement.js';
 
 type AcceptanceRow = {
   cap: string | null;
+  verified: boolean;
   spent: string | null;
   reserved: string | null;
   overdue: string | null;
@@ -37,7 +39,7 @@ type RecordedRow = Omit<RecordedCost, 'refusal'> & {
 
 // Prepared once per connection: these run once per prediction (or group of them), where planning
 // was a large share of their time (src/db/prepared-statement.ts).
-const ACCEPTANCE = new PreparedStatement<AcceptanceRow>('mm_acceptance_v1', ACCEPTANCE_SQL);
+const ACCEPTANCE = new PreparedStatement<AcceptanceRow>('mm_acceptance_v2', ACCEPTANCE_SQL);
 const RECORD_SUCCEEDED = new PreparedStatement<RecordedRow>('mm_record_succeeded_v2', RECORD_SUCCEEDED_SQL);
 const COMPLETE_SUCCEEDED = new PreparedStatement<Omit<CompletedCost, 'completedAt'> & { completedAt: Date | string }>(
   'mm_complete_succeeded_v2',
@@ -48,6 +50,8 @@ export type MeteringOptions = {
   blockOverdue: boolean;
   /** PRICE_PER_REQUEST_MAX: a model priced above it (from before the limit) is not run. */
   maxPricePerRequest?: string;
+  /** EMAIL_VERIFICATION=required: an unconfirmed address may run free models only. */
+  requireVerifiedEmail?: boolean;
   now?: () => Date;
 };
 
@@ -87,6 +91,9 @@ export class MeteringService implements Metering {
     const max = this.options.maxPricePerRequest;
     if (max !== undefined && compareMoney(acceptance.unitPrice, max) > 0) {
       throw priceAboveMaximum(acceptance.unitPrice, formatMoney(max), acceptance.currency);
+    }
+    if (this.options.requireVerifiedEmail && !row.verified && compareMoney(acceptance.unitPrice, '0') > 0) {
+      throw forbidden(AuthFailure.EMAIL_NOT_VERIFIED);
     }
     if (this.options.blockOverdue && row.overdue) {
       const [number, invoicePeriod] = row.overdue.split('|') as [string, string];

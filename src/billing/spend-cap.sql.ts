@@ -13,6 +13,7 @@
 export const ACCEPTANCE_SQL = `
 select
   u.monthly_spend_cap::text as cap,
+  u.email_verified_at is not null as verified,
   ms.spent::text as spent,
   ms.reserved::text as reserved,
   (select i.number || '|' || i.period_start::text from invoices i

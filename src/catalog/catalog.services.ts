@@ -17,7 +17,7 @@ import { VersionService } from './version.service.js';
  * that read the catalog (the GraphQL response cache, predict's version cache).
  */
 export function createCatalogServices(
-  config: Pick<Config, 'maxPageSize' | 'uploadMaxBytes' | 'inference' | 'billing'>,
+  config: Pick<Config, 'maxPageSize' | 'uploadMaxBytes' | 'inference' | 'billing' | 'mail'>,
   parts: {
     fork: () => EntityManager;
     storage: ModelStorage;
@@ -29,9 +29,12 @@ export function createCatalogServices(
     onReady?: (versionId: string) => void;
   },
 ) {
-  const modelWrites = new ModelWriteService(parts.generation, {
-    maxPricePerRequest: config.billing.maxPricePerRequest,
-  });
+  const publishing = { requireVerifiedEmail: config.mail.verificationRequired };
+  const modelWrites = new ModelWriteService(
+    parts.generation,
+    { maxPricePerRequest: config.billing.maxPricePerRequest },
+    publishing,
+  );
   const validation = new VersionValidation({
     fork: parts.fork,
     storage: parts.storage,
@@ -51,6 +54,7 @@ export function createCatalogServices(
         events: parts.events,
         logger: parts.logger,
         uploadMaxBytes: config.uploadMaxBytes,
+        requireVerifiedEmail: publishing.requireVerifiedEmail,
         validationsPerUser: config.inference.admission.perUser,
       },
       modelWrites,

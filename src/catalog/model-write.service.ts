@@ -1,4 +1,5 @@
 import { requireOwnerOrAdmin, requireRole, requireUser } from '../auth/access.js';
+import { requireVerifiedEmail } from '../auth/verified-email.js';
 import { ApiKeyScope, Role } from '../entities/enums.js';
 import { Model } from '../entities/model.entity.js';
 import { User } from '../entities/user.entity.js';
@@ -15,12 +16,15 @@ export class ModelWriteService {
     // Bumped after each committed change, so cached catalog reads never outlive it.
     private readonly generation: CatalogGeneration,
     private readonly limits: ModelInputLimits,
+    /** EMAIL_VERIFICATION=required: publishing waits for a confirmed address. */
+    private readonly policy: { requireVerifiedEmail: boolean } = { requireVerifiedEmail: false },
   ) {}
 
   /** Publishers (and admins) create models; the caller becomes the owner. */
   async create(ctx: ServiceContext, input: ModelInput): Promise<Model> {
     // API keys need `models:write` to change the catalog; sessions (no key) may.
     const caller = requireRole(ctx.caller, [Role.PUBLISHER, Role.ADMIN], { scope: ApiKeyScope.MODELS_WRITE });
+    await requireVerifiedEmail(ctx.em, caller.userId, this.policy.requireVerifiedEmail);
     const clean = cleanModelInput(input, this.limits);
     for (const field of ['slug', 'name', 'task'] as const) {
       if (clean[field] === undefined) throw badInput(`${field} is required`, { field });

@@ -1,3 +1,4 @@
+import { requireVerifiedEmail } from '../auth/verified-email.js';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ModelVersionStatus } from '../entities/enums.js';
@@ -25,6 +26,8 @@ export type VersionServiceDeps = {
   events: EventBus;
   logger: Logger;
   uploadMaxBytes: number;
+  /** EMAIL_VERIFICATION=required: uploads wait for a confirmed address. */
+  requireVerifiedEmail?: boolean;
   /** Versions a publisher may have PROCESSING at once (INFERENCE_VALIDATIONS_PER_USER); absent: no bound. */
   validationsPerUser?: number;
 };
@@ -53,6 +56,7 @@ export class VersionService {
     input: { modelId: string; version: string; file: UploadedFile | Promise<UploadedFile>; changelog?: string | null },
   ): Promise<ModelVersion> {
     const model = await this.models.manageable(ctx, input.modelId);
+    await requireVerifiedEmail(ctx.em, requireUser(ctx.caller).userId, this.deps.requireVerifiedEmail ?? false);
     if (model.deletedAt) throw badInput('This model is deleted; restore it before uploading');
     const semver = parseSemver(input.version.trim());
     const changelog = input.changelog?.trim() || null;

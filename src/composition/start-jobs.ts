@@ -16,8 +16,8 @@ export type RunningJobs = {
  * process that died holding the in-process queue).
  */
 export function startJobs(
-  config: Pick<Config, 'jobs' | 'billing' | 'pubSubPrefix'>,
-  services: Pick<Services, 'predictionRunner' | 'batchRunner' | 'webhookDispatcher' | 'billing'>,
+  config: Pick<Config, 'jobs' | 'billing' | 'pubSubPrefix' | 'mail'>,
+  services: Pick<Services, 'predictionRunner' | 'batchRunner' | 'webhookDispatcher' | 'billing' | 'mail'>,
   infra: Pick<Infrastructure, 'db' | 'redis'>,
   logger: Logger,
 ): RunningJobs {
@@ -43,6 +43,8 @@ export function startJobs(
   services.predictionRunner.start(config.jobs.concurrency);
   services.webhookDispatcher.start();
   services.batchRunner.start();
+  // Mail due: retries, and mail whose writer stopped before sending it.
+  services.mail.sender.start(config.mail.pollMs);
   // One sweep soon after start picks up what a stopped in-process queue held.
   repeat(
     { name: 'prediction sweep', component: 'jobs' },

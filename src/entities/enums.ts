@@ -65,3 +65,16 @@ export enum InvoiceStatus {
   VOID = 'VOID',
   UNCOLLECTIBLE = 'UNCOLLECTIBLE',
 }
+
+/** What a single-use account token proves (account-tokens.ts). */
+export enum AccountTokenPurpose {
+  VERIFY_EMAIL = 'VERIFY_EMAIL',
+  RESET_PASSWORD = 'RESET_PASSWORD',
+}
+
+/** An outbox mail's state: PENDING until sent, or FAILED once its attempts are spent. */
+export enum MailStatus {
+  PENDING = 'PENDING',
+  SENT = 'SENT',
+  FAILED = 'FAILED',
+}

@@ -1,5 +1,6 @@
 // Every entity, listed explicitly for the ORM config (no folder scanning: the same list works
 // under tsc output, SWC and Jest).
+import { AccountToken } from './account-token.entity.js';
 import { ApiKey } from './api-key.entity.js';
 import { BatchPrediction } from './batch-prediction.entity.js';
 import { BillingFailure } from './billing-failure.entity.js';
@@ -8,6 +9,7 @@ import { Invoice } from './invoice.entity.js';
 import { ModelVersion } from './model-version.entity.js';
 import { MonthlySpend } from './monthly-spend.entity.js';
 import { Model } from './model.entity.js';
+import { OutboxMail } from './outbox-mail.entity.js';
 import { Prediction } from './prediction.entity.js';
 import { RefreshToken } from './refresh-token.entity.js';
 import { ReviewVote } from './review-vote.entity.js';
@@ -18,6 +20,7 @@ import { UsageRecord } from './usage-record.entity.js';
 import { User } from './user.entity.js';
 
 export {
+  AccountToken,
   ApiKey,
   BatchPrediction,
   BillingFailure,
@@ -26,6 +29,7 @@ export {
   Model,
   ModelVersion,
   MonthlySpend,
+  OutboxMail,
   Prediction,
   RefreshToken,
   Review,
@@ -38,6 +42,8 @@ export {
 
 export const ENTITIES = [
   User,
+  AccountToken,
+  OutboxMail,
   ApiKey,
   RefreshToken,
   Model,

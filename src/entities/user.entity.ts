@@ -9,6 +9,8 @@ const UserSchema = defineEntity({
     id: uuidPrimaryKey(),
     /** Normalised (trimmed, lower-cased) before it is stored; unique. */
     email: p.string().length(320).unique(),
+    /** When the owner proved the address is theirs (a link mailed to it); null: not yet. */
+    emailVerifiedAt: p.datetime().nullable(),
     passwordHash: p.string().length(255).lazy(),
     displayName: p.string().length(100),
     role: p.enum(() => Role),

@@ -42,7 +42,7 @@ type Built = { services: Services; maxPageSize: number };
  * container both read. Resolvers get their services through their constructors (no DI framework).
  */
 const RESOLVERS = [
-  [AuthResolver, (b: Built) => new AuthResolver(b.services.auth.accounts)],
+  [AuthResolver, (b: Built) => new AuthResolver(b.services.auth.accounts, b.services.auth.recovery)],
   [UserAccountFieldsResolver, () => new UserAccountFieldsResolver()],
   [ApiKeyResolver, (b: Built) => new ApiKeyResolver(b.services.auth.apiKeys)],
   [ModelResolver, (b: Built) => new ModelResolver(b.services.models)],

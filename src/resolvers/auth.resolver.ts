@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AccountService } from '../auth/account.service.js';
+import type { AccountRecoveryService } from '../auth/account-recovery.service.js';
 import { ownsOrAdmin } from '../auth/access.js';
 import { ApiKeyScope } from '../entities/enums.js';
 import type { User } from '../entities/user.entity.js';
@@ -23,7 +24,10 @@ const reveal = async <T extends { user: User }>(result: Promise<T>): Promise<T> 
 
 @Resolver()
 export class AuthResolver {
-  constructor(private readonly accounts: AccountService) {}
+  constructor(
+    private readonly accounts: AccountService,
+    private readonly recovery: AccountRecoveryService,
+  ) {}
 
   @Mutation(() => AuthPayloadType, { description: 'Creates a CONSUMER or PUBLISHER account and logs it in.' })
   register(@Ctx() ctx: GraphQLContext, @Arg('input', () => RegisterInput) input: RegisterInput) {
@@ -50,6 +54,54 @@ export class AuthResolver {
     return this.accounts.logout(ctx, refreshToken);
   }
 
+  @Mutation(() => UserType, {
+    description:
+      'Confirms the address with the token from the link `register` (or `resendVerification`) mailed. The link works once, for 24 hours.',
+  })
+  async verifyEmail(@Ctx() ctx: GraphQLContext, @Arg('token') token: string) {
+    const user = await this.recovery.verifyEmail(ctx, token);
+    justAuthenticated.add(user);
+    return user;
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description:
+      'Mails a new verification link (access tokens only). False when the address is verified already or a link went out in the last minute.',
+  })
+  resendVerification(@Ctx() ctx: GraphQLContext) {
+    return this.recovery.resendVerification(ctx);
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Mails a password reset link (valid once, for 60 minutes) if the address has an account. Always true: the answer does not say whether it has.',
+  })
+  requestPasswordReset(@Ctx() ctx: GraphQLContext, @Arg('email') email: string) {
+    return this.recovery.requestPasswordReset(ctx, email);
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Sets a new password with the token from a reset link; ends every session of the account (log in again). The link also confirms the address.',
+  })
+  resetPassword(@Ctx() ctx: GraphQLContext, @Arg('token') token: string, @Arg('newPassword') newPassword: string) {
+    return this.recovery.resetPassword(ctx, token, newPassword);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description:
+      'Changes your password, given the current one (access tokens only); ends every other session (refresh token) and mails you a notice.',
+  })
+  changePassword(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('currentPassword') currentPassword: string,
+    @Arg('newPassword') newPassword: string,
+  ) {
+    return this.recovery.changePassword(ctx, currentPassword, newPassword);
+  }
+
   @Authorized(...ANY_SCOPE)
   @Query(() => UserType, { description: 'The signed-in user (an API key: its owner).' })
   me(@Ctx() ctx: GraphQLContext) {
@@ -63,5 +115,13 @@ export class UserAccountFieldsResolver {
   @FieldResolver(() => String, { nullable: true, description: 'Only for yourself (and admins); null otherwise.' })
   email(@Root() user: User, @Ctx() ctx: GraphQLContext): string | null {
     return ownsOrAdmin(ctx.caller, user.id) || justAuthenticated.has(user) ? (user.email ?? null) : null;
+  }
+
+  @FieldResolver(() => Boolean, {
+    nullable: true,
+    description: 'Whether the address was confirmed (verifyEmail); only for yourself (and admins).',
+  })
+  emailVerified(@Root() user: User, @Ctx() ctx: GraphQLContext): boolean | null {
+    return ownsOrAdmin(ctx.caller, user.id) || justAuthenticated.has(user) ? user.emailVerifiedAt != null : null;
   }
 }

@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { parse, print } from 'graphql';
 import { SCOPES_FOR_ROLE } from '../../src/auth/api-key.service.js';
-import { ApiKeyScope, PredictionMode, PredictionStatus, Role } from '../../src/entities/enums.js';
+import { AccountTokens } from '../../src/auth/account-tokens.js';
+import { AccountTokenPurpose, ApiKeyScope, PredictionMode, PredictionStatus, Role } from '../../src/entities/enums.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
 import { BatchPrediction } from '../../src/entities/batch-prediction.entity.js';
 import { ApiKey } from '../../src/entities/api-key.entity.js';
@@ -625,6 +626,83 @@ const ROWS: Row[] = [
       ...BAD_KEYS,
     },
   })),
+  ...(['Mutation.verifyEmail', 'Mutation.resetPassword'] as const).map((field): Row => ({
+    field,
+    document:
+      field === 'Mutation.verifyEmail'
+        ? 'mutation($token: String!) { verifyEmail(token: $token) { id } }'
+        : 'mutation($token: String!) { resetPassword(token: $token, newPassword: "a long new passphrase") }',
+    // A fresh account's mailed token per caller: the link works whoever opens it.
+    prepare: async (w) => {
+      const user = await w.f.user();
+      const purpose =
+        field === 'Mutation.verifyEmail' ? AccountTokenPurpose.VERIFY_EMAIL : AccountTokenPurpose.RESET_PASSWORD;
+      const { token } = await new AccountTokens().issue(w.server.app.db.orm.em.fork(), user.id, purpose, 60_000);
+      return { token };
+    },
+    key: { owner: 'consumer', scope: ApiKeyScope.MODELS_READ },
+    expect: {
+      anonymous: 'OK',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'OK',
+      ...BAD_KEYS,
+    },
+  })),
+  {
+    field: 'Mutation.requestPasswordReset',
+    document: 'mutation($email: String!) { requestPasswordReset(email: $email) }',
+    prepare: async (w) => ({ email: (await w.f.user()).email }),
+    key: { owner: 'consumer', scope: ApiKeyScope.MODELS_READ },
+    expect: {
+      anonymous: 'OK',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'OK',
+      ...BAD_KEYS,
+    },
+  },
+  {
+    field: 'Mutation.resendVerification',
+    document: 'mutation { resendVerification }',
+    key: { owner: 'consumer', scope: ApiKeyScope.MODELS_READ },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'FORBIDDEN',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
+  {
+    // A wrong current password: who gets as far as having it checked.
+    field: 'Mutation.changePassword',
+    document: 'mutation { changePassword(currentPassword: "not the password", newPassword: "a long new passphrase") }',
+    key: { owner: 'consumer', scope: ApiKeyScope.MODELS_READ },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'BAD_USER_INPUT',
+      otherConsumer: 'BAD_USER_INPUT',
+      publisher: 'BAD_USER_INPUT',
+      otherPublisher: 'BAD_USER_INPUT',
+      admin: 'BAD_USER_INPUT',
+      keyWithScope: 'FORBIDDEN',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
   {
     field: 'Mutation.createBatchPrediction',
     document:

@@ -407,6 +407,7 @@ describe('existing Secret', () => {
         ['OTEL_EXPORTER_OTLP_HEADERS', { name: EXTERNAL_SECRET, key: 'OTEL_EXPORTER_OTLP_HEADERS', optional: true }],
         ['S3_ACCESS_KEY_ID', { name: EXTERNAL_SECRET, key: 'S3_ACCESS_KEY_ID', optional: true }],
         ['S3_SECRET_ACCESS_KEY', { name: EXTERNAL_SECRET, key: 'S3_SECRET_ACCESS_KEY', optional: true }],
+        ['SMTP_URL', { name: EXTERNAL_SECRET, key: 'SMTP_URL', optional: true }],
       ]);
     }
     const annotations = (deployment(m(), 'api').spec as { template: { metadata: { annotations: object } } }).template
