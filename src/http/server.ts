@@ -53,6 +53,8 @@ export type RunningServer = {
   close(): Promise<void>;
 };
 
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /**
  * One Node HTTP server on one port: GraphQL over HTTP (Apollo Server 5 on Express 5), GraphQL
  * over WebSocket (graphql-ws, same path), and the health probes.
@@ -61,6 +63,12 @@ export async function startServer(app: App, listen: { port: number; host: string
   const expressApp = express();
   expressApp.disable('x-powered-by');
   const httpServer = createServer(expressApp);
+  // Idle keep-alive connections stay open longer than any load balancer in front keeps its own
+  // (AWS ALB and GCP default to 60 s): Node's 5 s would close a connection the balancer is about
+  // to reuse, and that request fails (a 502 behind one, ECONNRESET for a direct client whose
+  // event loop was busy past its own keep-alive timer). Headers must arrive within the same time.
+  httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  httpServer.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   // One size rule for both transports (src/inference/request-size.ts): a WebSocket message may be
   // as large as an HTTP body (ws's own default is 100 MiB).
   const maxBodyBytes = httpBodyLimit(app.config.inference.maxRequestBytes);

@@ -39,6 +39,14 @@ export function createMailTransport(settings: MailSettings['mail'], logger: Pick
       close: () => smtp.close(),
     };
   }
+  if (t.kind === 'log') {
+    return {
+      async send(m) {
+        logger.info({ to: m.to, subject: m.subject, text: m.text }, 'mail (not sent: no SMTP_URL, throwaway DATA_DIR)');
+      },
+      close: () => undefined,
+    };
+  }
   const files = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async send(m) {

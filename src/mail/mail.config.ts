@@ -29,7 +29,8 @@ type MailEnv = z.output<z.ZodObject<typeof MAIL_ENV>> & { DATA_DIR: string };
 
 export type MailSettings = {
   mail: {
-    transport: { kind: 'smtp'; url: string } | { kind: 'files'; dir: string };
+    /** `log`: a throwaway data dir (`memory://`, tests and schema builds): mail is logged, not kept. */
+    transport: { kind: 'smtp'; url: string } | { kind: 'files'; dir: string } | { kind: 'log' };
     from: string;
     linkBaseUrl: string;
     attempts: number;
@@ -42,7 +43,11 @@ export type MailSettings = {
 export function mailConfigFrom(e: MailEnv): MailSettings {
   return {
     mail: {
-      transport: e.SMTP_URL ? { kind: 'smtp', url: e.SMTP_URL } : { kind: 'files', dir: `${e.DATA_DIR}/mail` },
+      transport: e.SMTP_URL
+        ? { kind: 'smtp', url: e.SMTP_URL }
+        : e.DATA_DIR.startsWith('memory://')
+          ? { kind: 'log' }
+          : { kind: 'files', dir: `${e.DATA_DIR}/mail` },
       from: e.MAIL_FROM,
       linkBaseUrl: e.MAIL_LINK_BASE_URL.replace(/\/+$/, ''),
       attempts: e.MAIL_ATTEMPTS,

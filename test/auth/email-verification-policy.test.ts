@@ -2,7 +2,8 @@
 // under DATA_DIR/mail, which a developer opens to follow the link. Until the address is
 // confirmed an account may browse and run free models, but not run paid ones or publish; the
 // link read from the file lifts both.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { simpleParser } from 'mailparser';
@@ -15,12 +16,19 @@ import { tokenFrom } from '../support/smtp-server.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 let server: TestServer;
+let dataDir: string;
 let paidModelId: string;
 let freeModelId: string;
 const X = [{ name: 'x', dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] }];
 
 beforeAll(async () => {
-  server = await startTestServer({ EMAIL_VERIFICATION: 'required', MAIL_LINK_BASE_URL: 'http://localhost:5173' });
+  // A data folder on disk (a test database's is `memory://`), as `npm start` has: mail lands there.
+  dataDir = mkdtempSync(join(tmpdir(), 'mm-mail-'));
+  server = await startTestServer({
+    DATA_DIR: dataDir,
+    EMAIL_VERIFICATION: 'required',
+    MAIL_LINK_BASE_URL: 'http://localhost:5173',
+  });
   const f = new Factory(server.app);
   const publisher = await f.user({ role: Role.PUBLISHER });
   const paid = await f.model(publisher, { pricePerRequest: '0.0100000000' });
@@ -31,7 +39,10 @@ beforeAll(async () => {
   freeModelId = free.id;
 }, 60_000);
 
-afterAll(async () => server?.close());
+afterAll(async () => {
+  await server?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
 
 /** The .eml file written for `to`, parsed as a mail client would. */
 async function mailFile(to: string) {

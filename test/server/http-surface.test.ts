@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { Factory } from '../support/factories.js';
@@ -24,6 +25,20 @@ describe('health probes', () => {
       status: 'ready',
       checks: { database: { ok: true }, migrations: { ok: true } },
     });
+  });
+});
+
+describe('connections', () => {
+  it('keeps idle keep-alive connections longer than a load balancer in front (65 s, not Node’s 5 s)', async () => {
+    const header = await new Promise<string | undefined>((resolve, reject) => {
+      request(`${server.origin}/health/live`, { agent: false, headers: { connection: 'keep-alive' } }, (res) => {
+        res.resume();
+        resolve(String(res.headers['keep-alive']));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(header).toBe('timeout=65');
   });
 });
 
