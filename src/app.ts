@@ -77,6 +77,7 @@ export async function createApp(config: Config, options: { logger?: Logger } = {
         jobs?.stop();
         step('usage notifications');
         await services.usageNotifier.flush();
+        await services.usageAlerts.evaluator.flush();
         // A mail being sent finishes (or stays due for the next process); none starts after.
         step('mail');
         await services.mail.sender.stop();

@@ -9,6 +9,7 @@ import { createPredictionServices } from './predictions/prediction.services.js';
 import type { Logger } from './shared/logger.js';
 import { createWebhookServices } from './webhooks/webhook.services.js';
 import { createMailServices } from './mail/mail.services.js';
+import { createUsageAlertServices } from './billing/usage-alert.services.js';
 
 /**
  * Every service, wired once from the config over the infrastructure (plain factories, one per
@@ -26,6 +27,13 @@ export function createServices(config: Config, infra: Infrastructure, logger: Lo
     logger.warn({ err }, 'usageUpdated publish failed'),
   );
   const webhooks = createWebhookServices(config, { fork, queue: infra.queues.webhooks, logger });
+  const usageAlerts = createUsageAlertServices(config, {
+    fork,
+    events: infra.events,
+    outbox: mail.outbox,
+    webhooks,
+    logger,
+  });
   const predictions = createPredictionServices(config, {
     fork,
     engine: infra.inference,
@@ -37,7 +45,10 @@ export function createServices(config: Config, infra: Infrastructure, logger: Lo
     generation: catalogGeneration,
     webhooks,
     logger,
-    onMetered: (userId) => usageNotifier.notify(userId),
+    onMetered: (userId) => {
+      usageNotifier.notify(userId);
+      usageAlerts.evaluator.notify(userId);
+    },
   });
   const catalog = createCatalogServices(config, {
     fork,
@@ -63,6 +74,7 @@ export function createServices(config: Config, infra: Infrastructure, logger: Lo
     // Metering, usage, invoices, earnings, analytics, Stripe (src/billing/billing.services.ts).
     billing,
     usageNotifier,
+    usageAlerts,
   };
 }
 

@@ -1,3 +1,4 @@
+import { PerKeyCoalescer } from '../shared/per-key-coalescer.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
 
 /**
@@ -7,31 +8,22 @@ import type { EventBus } from '../subscriptions/event-bus.js';
  * window is always announced. Call it after the commit that metered the prediction.
  */
 export class UsageNotifier {
-  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly coalescer: PerKeyCoalescer;
 
-  constructor(
-    private readonly bus: Pick<EventBus, 'publish'>,
-    private readonly windowMs = 250,
-    private readonly onError: (err: unknown) => void = () => undefined,
-  ) {}
+  constructor(bus: Pick<EventBus, 'publish'>, windowMs = 250, onError: (err: unknown) => void = () => undefined) {
+    this.coalescer = new PerKeyCoalescer(
+      windowMs,
+      (userId) => bus.publish('USAGE_UPDATED', userId, { userId, at: new Date().toISOString() }),
+      onError,
+    );
+  }
 
   notify(userId: string): void {
-    if (this.pending.has(userId)) return;
-    const timer = setTimeout(() => {
-      this.pending.delete(userId);
-      this.bus.publish('USAGE_UPDATED', userId, { userId, at: new Date().toISOString() }).catch(this.onError);
-    }, this.windowMs);
-    timer.unref();
-    this.pending.set(userId, timer);
+    this.coalescer.notify(userId);
   }
 
   /** Sends what is pending now (shutdown), so the last change is not lost. */
-  async flush(): Promise<void> {
-    const users = [...this.pending.keys()];
-    for (const t of this.pending.values()) clearTimeout(t);
-    this.pending.clear();
-    await Promise.allSettled(
-      users.map((userId) => this.bus.publish('USAGE_UPDATED', userId, { userId, at: new Date().toISOString() })),
-    );
+  flush(): Promise<void> {
+    return this.coalescer.flush();
   }
 }

@@ -16,6 +16,8 @@ import { ReviewVote } from './review-vote.entity.js';
 import { Review } from './review.entity.js';
 import { StripeEvent } from './stripe-event.entity.js';
 import { UsageCounter } from './usage-counter.entity.js';
+import { UsageAlertFiring } from './usage-alert-firing.entity.js';
+import { UsageAlert } from './usage-alert.entity.js';
 import { UsageRecord } from './usage-record.entity.js';
 import { User } from './user.entity.js';
 
@@ -35,6 +37,8 @@ export {
   Review,
   ReviewVote,
   StripeEvent,
+  UsageAlert,
+  UsageAlertFiring,
   UsageCounter,
   UsageRecord,
   User,
@@ -57,6 +61,8 @@ export const ENTITIES = [
   InvoiceLine,
   UsageCounter,
   MonthlySpend,
+  UsageAlert,
+  UsageAlertFiring,
   BillingFailure,
   StripeEvent,
 ];

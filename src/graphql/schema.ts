@@ -34,6 +34,7 @@ import { EarningsResolver } from '../resolvers/earnings.resolver.js';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
 import { SpendingCapResolver } from '../resolvers/spending-cap.resolver.js';
 import { BatchPredictionResolver, registerBatchSubscriptions } from '../resolvers/batch-prediction.resolver.js';
+import { registerUsageAlertSubscriptions, UsageAlertResolver } from '../resolvers/usage-alert.resolver.js';
 
 type Built = { services: Services; maxPageSize: number };
 
@@ -66,6 +67,7 @@ const RESOLVERS = [
   [EarningsResolver, (b: Built) => new EarningsResolver(b.services.billing.earnings)],
   [AnalyticsResolver, (b: Built) => new AnalyticsResolver(b.services.billing.analytics)],
   [SpendingCapResolver, (b: Built) => new SpendingCapResolver(b.services.billing.spendingCaps)],
+  [UsageAlertResolver, (b: Built) => new UsageAlertResolver(b.services.usageAlerts.alerts)],
 ] as const;
 
 /** One instance per resolver class, built on first use (a schema built only to print has none). */
@@ -124,6 +126,7 @@ export async function createSchema(
     registerVersionSubscriptions(schema, services.versions);
     registerPredictionSubscriptions(schema, services.predictionJobs);
     registerBatchSubscriptions(schema, services.batchPredictions);
+    registerUsageAlertSubscriptions(schema, services.usageAlerts.alerts);
     registerUsageSubscriptions(schema, services.billing.usage, options.events);
   }
   return schema;

@@ -49,6 +49,17 @@ export const MAIL_TEMPLATES = {
       'The password of your account was just changed, and every session signed in with the old one was ended.',
       'If this was not you, reset your password at once and contact support.',
     ]),
+  usageAlert: (p: {
+    displayName: string;
+    spent: string;
+    threshold: string;
+    currency: string;
+    month: string;
+  }): RenderedMail =>
+    render(`Usage alert: ${p.spent} ${p.currency} spent in ${p.month}`, `Hello ${p.displayName},`, [
+      `Your spend for ${p.month} has reached ${p.spent} ${p.currency}, past the alert you set at ${p.threshold} ${p.currency}.`,
+      'This alert fires once a month. Your spending cap, if you set one, still applies.',
+    ]),
 } as const;
 
 export type MailTemplate = keyof typeof MAIL_TEMPLATES;

@@ -76,14 +76,7 @@ export function createPredictionServices(
       if (event.batchId) late.batchRunner?.rowChanged(event.batchId);
       return publishPredictionEvent(parts.events, event);
     },
-    webhook: async (userId, url, type, eventId, data) => {
-      await parts.webhooks.dispatcher.dispatch(
-        userId,
-        url,
-        { type, timestamp: new Date().toISOString(), data },
-        eventId,
-      );
-    },
+    webhook: (userId, url, type, eventId, data) => parts.webhooks.dispatcher.send(userId, url, type, eventId, data),
     webhookAllow: parts.webhooks.allowList,
     logger: parts.logger.child({ component: 'jobs' }),
     limits: {

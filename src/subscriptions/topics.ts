@@ -20,8 +20,23 @@ export type TopicPayloads = {
   USER_PREDICTION_EVENTS: PredictionEventPayload;
   /** The consumer's usage changed (keyed by user id; coalesced, a few per second at most). */
   USAGE_UPDATED: { userId: string; at: string };
+  /** A consumer's usage alert fired (keyed by user id; once per alert and month). */
+  USAGE_ALERTS: UsageAlertEventPayload;
   /** A batch's progress or state changed (keyed by batch id; a few per second at most). */
   BATCH_PREDICTION_UPDATED: { batchId: string; userId: string; at: string };
+};
+
+export type UsageAlertEventPayload = {
+  alertId: string;
+  userId: string;
+  /** The month (UTC) whose spend crossed it, as YYYY-MM-01. */
+  periodStart: string;
+  /** Exact decimals. */
+  threshold: string;
+  spent: string;
+  currency: string;
+  percentOfCap: number | null;
+  at: string;
 };
 
 export type PredictionEventPayload = {

@@ -37,6 +37,11 @@ export type WebhookDispatcherOptions = {
 export class WebhookDispatcher {
   constructor(private readonly options: WebhookDispatcherOptions) {}
 
+  /** `dispatch` of a `type` event with `data`, stamped now: what the app's event sources send. */
+  async send(userId: string, url: string, type: string, eventId: string, data: Record<string, unknown>): Promise<void> {
+    await this.dispatch(userId, url, { type, timestamp: new Date().toISOString(), data }, eventId);
+  }
+
   /** Queues an event for `url`. `eventId` makes it idempotent (e.g. `<predictionId>.completed`). */
   async dispatch(userId: string, url: string, event: WebhookEvent, eventId = `evt_${randomUUID()}`): Promise<string> {
     const body = JSON.stringify(event);

@@ -18,6 +18,7 @@ import { AccountTokens } from '../../src/auth/account-tokens.js';
 import { AccountTokenPurpose, ApiKeyScope, PredictionMode, PredictionStatus, Role } from '../../src/entities/enums.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
 import { BatchPrediction } from '../../src/entities/batch-prediction.entity.js';
+import { UsageAlert } from '../../src/entities/usage-alert.entity.js';
 import { ApiKey } from '../../src/entities/api-key.entity.js';
 import { Invoice } from '../../src/entities/invoice.entity.js';
 import type { User } from '../../src/entities/user.entity.js';
@@ -699,6 +700,47 @@ const ROWS: Row[] = [
       otherPublisher: 'BAD_USER_INPUT',
       admin: 'BAD_USER_INPUT',
       keyWithScope: 'FORBIDDEN',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
+  ...(['Query.usageAlerts', 'Mutation.createUsageAlert'] as const).map((field): Row => ({
+    field,
+    document:
+      field === 'Query.usageAlerts'
+        ? '{ usageAlerts { id } }'
+        : 'mutation { createUsageAlert(input: { amount: "5.00" }) { id } }',
+    key: { owner: 'consumer', scope: ApiKeyScope.BILLING_READ },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'OK',
+      publisher: 'OK',
+      otherPublisher: 'OK',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  })),
+  {
+    field: 'Mutation.deleteUsageAlert',
+    document: 'mutation($id: ID!) { deleteUsageAlert(id: $id) }',
+    prepare: async (w) => {
+      const em = w.server.app.db.orm.em.fork();
+      const alert = em.create(UsageAlert, { user: w.users.consumer.id, amount: '5' });
+      await em.flush();
+      return { id: alert.id };
+    },
+    key: { owner: 'consumer', scope: ApiKeyScope.BILLING_READ },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'OK',
+      otherConsumer: 'NOT_FOUND',
+      publisher: 'NOT_FOUND',
+      otherPublisher: 'NOT_FOUND',
+      admin: 'NOT_FOUND',
+      keyWithScope: 'OK',
       keyWithoutScope: 'FORBIDDEN',
       ...BAD_KEYS,
     },
