@@ -51,6 +51,8 @@ const schema = z.object({
   GRAPHQL_INTROSPECTION: bool(true).optional(),
   GRAPHQL_PLAYGROUND: bool(true).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
+  /** Idle keep-alive connections stay open this long: above any load balancer's idle timeout in front (AWS ALB: 60 s). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(65_000),
   GRAPHQL_MAX_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   SQL_DEBUG: bool(false),
   /** Bearer token `GET /metrics` requires; METRICS_PORT serves it on a port of its own instead. */
@@ -186,6 +188,7 @@ function coreConfigFrom(e: z.output<typeof schema>) {
     playground: e.GRAPHQL_PLAYGROUND ?? e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
     /** How long SIGTERM waits for in-flight requests before cutting connections. */
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     maxPageSize: e.GRAPHQL_MAX_PAGE_SIZE,
     sqlDebug: e.SQL_DEBUG,
     /**

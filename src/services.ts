@@ -61,7 +61,7 @@ export function createServices(config: Config, infra: Infrastructure, logger: Lo
   });
   return {
     catalogGeneration,
-    auth: createAuthServices(config, mail.outbox),
+    auth: createAuthServices(config, { outbox: mail.outbox, storage: infra.storage, logger }),
     mail,
     ...catalog,
     predictions: predictions.predictions,

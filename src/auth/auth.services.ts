@@ -3,6 +3,9 @@ import { defaultAuthSettings } from './auth.config.js';
 import { AccessTokenService } from './access-token.service.js';
 import { AccountService } from './account.service.js';
 import { AccountRecoveryService } from './account-recovery.service.js';
+import { AccountDeletionService } from './account-deletion.service.js';
+import type { ModelStorage } from '../storage/model-storage.js';
+import type { Logger } from '../shared/logger.js';
 import { AccountTokens } from './account-tokens.js';
 import { ApiKeyService } from './api-key.service.js';
 import { ApiKeyStatusCache } from './api-key-status-cache.js';
@@ -19,9 +22,10 @@ import { MailOutbox } from '../mail/mail-outbox.js';
  */
 export function createAuthServices(
   config: { auth?: AuthSettings['auth']; dataDir?: string; env?: string; mail?: { linkBaseUrl: string } },
-  // Without one (a schema built to print), mail is written nowhere.
-  outbox: MailOutbox = new MailOutbox(),
+  // Without them (a schema built to print), mail is written nowhere and no file is removed.
+  parts: { outbox?: MailOutbox; storage?: Pick<ModelStorage, 'delete'>; logger?: Pick<Logger, 'warn'> } = {},
 ) {
+  const outbox = parts.outbox ?? new MailOutbox();
   const auth = config.auth ?? defaultAuthSettings().auth;
   const tokens = new AccessTokenService(auth.jwt, () =>
     JwtKeySet.load(auth.jwt, { dataDir: config.dataDir ?? 'memory://schema', env: config.env ?? 'development' }),
@@ -49,6 +53,16 @@ export function createAuthServices(
     userStatus,
     apiKeyStatus,
     accounts: new AccountService(passwords, tokens, refreshTokens, recovery),
+    deletion: new AccountDeletionService({
+      passwords,
+      outbox,
+      storage: parts.storage ?? { delete: async () => undefined },
+      onDeleted: (userId, apiKeyIds) => {
+        userStatus.forget(userId);
+        for (const id of apiKeyIds) apiKeyStatus.forget(id);
+      },
+      logger: parts.logger ?? { warn: () => undefined },
+    }),
     callers: new CallerResolver(tokens, apiKeys, userStatus),
   };
 }

@@ -43,7 +43,10 @@ type Built = { services: Services; maxPageSize: number };
  * container both read. Resolvers get their services through their constructors (no DI framework).
  */
 const RESOLVERS = [
-  [AuthResolver, (b: Built) => new AuthResolver(b.services.auth.accounts, b.services.auth.recovery)],
+  [
+    AuthResolver,
+    (b: Built) => new AuthResolver(b.services.auth.accounts, b.services.auth.recovery, b.services.auth.deletion),
+  ],
   [UserAccountFieldsResolver, () => new UserAccountFieldsResolver()],
   [ApiKeyResolver, (b: Built) => new ApiKeyResolver(b.services.auth.apiKeys)],
   [ModelResolver, (b: Built) => new ModelResolver(b.services.models)],

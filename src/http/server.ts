@@ -32,6 +32,7 @@ import { bodyErrorHandler } from './body-errors.js';
 import { healthRoutes } from './health.routes.js';
 import { stripeWebhookRoutes } from './stripe-webhook.routes.js';
 import { batchResultsRoutes } from './batch-results.routes.js';
+import { accountExportRoutes } from './account-export.routes.js';
 import { playgroundRoutes } from './playground.routes.js';
 import { createHttpDrainer } from './http-drainer.js';
 import { httpMetricsMiddleware, metricsRoutes, startMetricsServer } from './metrics.routes.js';
@@ -53,8 +54,6 @@ export type RunningServer = {
   close(): Promise<void>;
 };
 
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
 /**
  * One Node HTTP server on one port: GraphQL over HTTP (Apollo Server 5 on Express 5), GraphQL
  * over WebSocket (graphql-ws, same path), and the health probes.
@@ -64,11 +63,12 @@ export async function startServer(app: App, listen: { port: number; host: string
   expressApp.disable('x-powered-by');
   const httpServer = createServer(expressApp);
   // Idle keep-alive connections stay open longer than any load balancer in front keeps its own
-  // (AWS ALB and GCP default to 60 s): Node's 5 s would close a connection the balancer is about
-  // to reuse, and that request fails (a 502 behind one, ECONNRESET for a direct client whose
-  // event loop was busy past its own keep-alive timer). Headers must arrive within the same time.
-  httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  httpServer.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+  // (HTTP_KEEP_ALIVE_TIMEOUT_MS, 65 s; AWS ALB and GCP default to 60 s): Node's 5 s would close a
+  // connection the balancer is about to reuse, and that request fails (a 502 behind one,
+  // ECONNRESET for a direct client whose event loop was busy past its own keep-alive timer).
+  // Headers must arrive within the same time.
+  httpServer.keepAliveTimeout = app.config.keepAliveTimeoutMs;
+  httpServer.headersTimeout = app.config.keepAliveTimeoutMs + 1000;
   // One size rule for both transports (src/inference/request-size.ts): a WebSocket message may be
   // as large as an HTTP body (ws's own default is 100 MiB).
   const maxBodyBytes = httpBodyLimit(app.config.inference.maxRequestBytes);
@@ -175,6 +175,7 @@ export async function startServer(app: App, listen: { port: number; host: string
   expressApp.use('/health', corsMiddleware(app.config.cors, ['GET']));
   expressApp.use('/v2', corsMiddleware(app.config.cors, ['GET', 'POST']));
   expressApp.use('/batches', corsMiddleware(app.config.cors, ['GET']));
+  expressApp.use('/account', corsMiddleware(app.config.cors, ['GET']));
   expressApp.use(rootRoutes({ playground: app.config.playground }));
   // GET /graphql from a browser: the bundled playground, ahead of Apollo's handler.
   if (app.config.playground) expressApp.use(playgroundRoutes());
@@ -229,6 +230,7 @@ export async function startServer(app: App, listen: { port: number; host: string
     }),
   );
   expressApp.use(batchResultsRoutes({ callers, fork, batches: app.services.batchPredictions, logger: app.logger }));
+  expressApp.use(accountExportRoutes({ callers, fork, accounts: app.services.auth.deletion, logger: app.logger }));
   expressApp.use(stripeWebhookRoutes(app));
   expressApp.use(metricsRoutes(app.config.metrics));
   expressApp.use(notFoundHandler());

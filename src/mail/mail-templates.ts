@@ -49,6 +49,11 @@ export const MAIL_TEMPLATES = {
       'The password of your account was just changed, and every session signed in with the old one was ended.',
       'If this was not you, reset your password at once and contact support.',
     ]),
+  accountDeleted: (p: { displayName: string }): RenderedMail =>
+    render('Your account was deleted', `Hello ${p.displayName},`, [
+      'Your Model Marketplace account was deleted at your request: your address, name, keys, models and prediction data are gone.',
+      'Invoices and billing records are kept as the law requires. This is the last mail we send to this address.',
+    ]),
   usageAlert: (p: {
     displayName: string;
     spent: string;

@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AccountService } from '../auth/account.service.js';
 import type { AccountRecoveryService } from '../auth/account-recovery.service.js';
+import type { AccountDeletionService } from '../auth/account-deletion.service.js';
 import { ownsOrAdmin } from '../auth/access.js';
 import { ApiKeyScope } from '../entities/enums.js';
 import type { User } from '../entities/user.entity.js';
@@ -27,6 +28,7 @@ export class AuthResolver {
   constructor(
     private readonly accounts: AccountService,
     private readonly recovery: AccountRecoveryService,
+    private readonly deletion: AccountDeletionService,
   ) {}
 
   @Mutation(() => AuthPayloadType, { description: 'Creates a CONSUMER or PUBLISHER account and logs it in.' })
@@ -100,6 +102,15 @@ export class AuthResolver {
     @Arg('newPassword') newPassword: string,
   ) {
     return this.recovery.changePassword(ctx, currentPassword, newPassword);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, {
+    description:
+      'Deletes your account for good, given your password (access tokens only): your address, name, keys, sessions, models and their files, review texts and prediction tensors go; invoices and usage records stay. Refused (CONFLICT) while predictions are queued or running. Download your data first: GET /account/export.json.',
+  })
+  deleteAccount(@Ctx() ctx: GraphQLContext, @Arg('password') password: string) {
+    return this.deletion.delete(ctx, password);
   }
 
   @Authorized(...ANY_SCOPE)

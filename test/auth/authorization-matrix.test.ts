@@ -687,10 +687,13 @@ const ROWS: Row[] = [
       ...BAD_KEYS,
     },
   },
-  {
-    // A wrong current password: who gets as far as having it checked.
-    field: 'Mutation.changePassword',
-    document: 'mutation { changePassword(currentPassword: "not the password", newPassword: "a long new passphrase") }',
+  // A wrong password: who gets as far as having it checked (no password changes, no account goes).
+  ...(['Mutation.deleteAccount', 'Mutation.changePassword'] as const).map((field): Row => ({
+    field,
+    document:
+      field === 'Mutation.deleteAccount'
+        ? 'mutation { deleteAccount(password: "not the password") }'
+        : 'mutation { changePassword(currentPassword: "not the password", newPassword: "a long new passphrase") }',
     key: { owner: 'consumer', scope: ApiKeyScope.MODELS_READ },
     expect: {
       anonymous: 'UNAUTHENTICATED',
@@ -703,7 +706,7 @@ const ROWS: Row[] = [
       keyWithoutScope: 'FORBIDDEN',
       ...BAD_KEYS,
     },
-  },
+  })),
   ...(['Query.usageAlerts', 'Mutation.createUsageAlert'] as const).map((field): Row => ({
     field,
     document:

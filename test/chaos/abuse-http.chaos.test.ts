@@ -33,7 +33,12 @@ const resourceCounts = () => {
 const settle = () => new Promise((r) => setTimeout(r, 300));
 
 beforeAll(async () => {
-  await h.start({ UPLOAD_MAX_BYTES: String(256 * 1024), UPLOAD_MAX_FIELD_BYTES: String(64 * 1024) });
+  // Node's own 5 s keep-alive: the leak check at the end waits for idle connections to close.
+  await h.start({
+    UPLOAD_MAX_BYTES: String(256 * 1024),
+    UPLOAD_MAX_FIELD_BYTES: String(64 * 1024),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000',
+  });
   await h.alive();
   // Warm every path once (lazy imports, pools) before taking the baselines.
   await h.gql(VALID.query, VALID.variables);
