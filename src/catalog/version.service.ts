@@ -1,5 +1,5 @@
-import { requireVerifiedEmail } from '../auth/verified-email.js';
 import { randomUUID } from 'node:crypto';
+import { ForeignKeyConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ModelVersionStatus } from '../entities/enums.js';
 import { ModelVersion } from '../entities/model-version.entity.js';
@@ -11,6 +11,7 @@ import type { ModelStorage } from '../storage/model-storage.js';
 import { filterEvents, type EventBus } from '../subscriptions/event-bus.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
 import { isAdmin, requireUser } from '../auth/access.js';
+import { requireVerifiedEmail } from '../auth/verified-email.js';
 import { conflict, UUID, violatedUnique } from './catalog.errors.js';
 import { storeUpload, type UploadedFile } from './store-upload.js';
 import type { CatalogGeneration } from './catalog-generation.js';
@@ -187,6 +188,52 @@ export class VersionService {
     this.generation.bump();
     await this.publish(version);
     return version;
+  }
+
+  /**
+   * Deletes a version nothing depends on — a FAILED upload, or a READY one never run and not the
+   * default — and its file (after the commit), which frees its number for a new upload. One that
+   * has predictions is CONFLICT: deprecate it instead (its records and bills point at it).
+   * @throws AppError NOT_FOUND, FORBIDDEN, CONFLICT (validating, the default, or used)
+   */
+  async remove(ctx: ServiceContext, versionId: string): Promise<boolean> {
+    const version = await this.manageableVersion(ctx, versionId);
+    if (statusOf(version) === ModelVersionStatus.PROCESSING) {
+      throw conflict('This version is still being validated: delete it once it is READY or FAILED');
+    }
+    try {
+      await ctx.em.transactional(async (tx) => {
+        // Serialises with uploads and default changes of the model (they lock the same row).
+        const [model] = await tx.execute<{ default_version_id: string | null }[]>(
+          'select default_version_id from models where id = ? for update',
+          [version.model.id],
+        );
+        if (model?.default_version_id === version.id) {
+          throw conflict('This is the default version: make another one the default first');
+        }
+        const [used] = await tx.execute<{ n: number }[]>(
+          `select (select count(*) from predictions where version_id = ?)::int
+             + (select count(*) from batch_predictions where version_id = ?)::int as n`,
+          [version.id, version.id],
+        );
+        if (used.n > 0) {
+          throw conflict(`This version has ${used.n} predictions: deprecate it instead`, { predictions: used.n });
+        }
+        await tx.execute('delete from model_versions where id = ?', [version.id]);
+      });
+    } catch (err) {
+      // A prediction made on it meanwhile: the foreign key refuses the delete.
+      if (err instanceof ForeignKeyConstraintViolationException) {
+        throw conflict('This version has predictions: deprecate it instead');
+      }
+      throw err;
+    }
+    ctx.em.getUnitOfWork().unsetIdentity(version);
+    this.generation.bump();
+    await this.deps.storage.delete(version.storageKey).catch((err: unknown) => {
+      this.deps.logger.warn({ err, versionId }, 'a deleted version’s file could not be removed');
+    });
+    return true;
   }
 
   /**

@@ -57,4 +57,13 @@ export class VersionResolver {
   async deprecateVersion(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID) versionId: string) {
     return this.versions.deprecate(ctx, versionId);
   }
+
+  @Authorized(ApiKeyScope.MODELS_WRITE)
+  @Mutation(() => Boolean, {
+    description:
+      'Deletes a version nothing depends on (FAILED, or READY, never run and not the default) and its file; its number can be uploaded again. A version with predictions: deprecate it instead (CONFLICT).',
+  })
+  deleteModelVersion(@Ctx() ctx: GraphQLContext, @Arg('versionId', () => ID) versionId: string) {
+    return this.versions.remove(ctx, versionId);
+  }
 }

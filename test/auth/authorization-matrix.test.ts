@@ -422,6 +422,24 @@ const ROWS: Row[] = [
     },
   },
   {
+    field: 'Mutation.deleteModelVersion',
+    document: 'mutation($id: ID!) { deleteModelVersion(versionId: $id) }',
+    // Not the default and never run: the one kind a publisher may delete.
+    prepare: async (w) => ({ id: (await w.f.version(await model(w), { makeDefault: false })).id }),
+    key: { owner: 'publisher', scope: ApiKeyScope.MODELS_WRITE },
+    expect: {
+      anonymous: 'UNAUTHENTICATED',
+      consumer: 'FORBIDDEN',
+      otherConsumer: 'FORBIDDEN',
+      publisher: 'OK',
+      otherPublisher: 'FORBIDDEN',
+      admin: 'OK',
+      keyWithScope: 'OK',
+      keyWithoutScope: 'FORBIDDEN',
+      ...BAD_KEYS,
+    },
+  },
+  {
     field: 'Mutation.deprecateVersion',
     document: 'mutation($id: ID!) { deprecateVersion(versionId: $id) { id } }',
     prepare: async (w) => ({ id: (await version(w)).id }),
