@@ -1,6 +1,7 @@
 // The ordered list of migrations. `npm run migration:create` appends to it; never edit a
 // migration after it has landed (add a new one).
 import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261208004245_per_job_retention } from './Migration20261208004245_per_job_retention.js';
 import { Migration20261207235954_usage_alerts } from './Migration20261207235954_usage_alerts.js';
 import { Migration20261207234221_account_mail } from './Migration20261207234221_account_mail.js';
 import { Migration20261207230828_batch_predictions } from './Migration20261207230828_batch_predictions.js';
@@ -23,4 +24,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261207230828_batch_predictions', class: Migration20261207230828_batch_predictions },
   { name: 'Migration20261207234221_account_mail', class: Migration20261207234221_account_mail },
   { name: 'Migration20261207235954_usage_alerts', class: Migration20261207235954_usage_alerts },
+  { name: 'Migration20261208004245_per_job_retention', class: Migration20261208004245_per_job_retention },
 ];

@@ -13,6 +13,8 @@ export type ModelInput = {
   /** Exact decimal string, e.g. "0.0015". */
   pricePerRequest?: string | null;
   freeRequestsPerMonth?: number | null;
+  /** 1…87,600: predictions' tensors are kept at most this long; 0: no bound of the model's own. */
+  dataRetentionHours?: number | null;
 };
 
 export type CleanModelInput = {
@@ -25,6 +27,8 @@ export type CleanModelInput = {
   license?: string;
   pricePerRequest?: string;
   freeRequestsPerMonth?: number;
+  /** null: the model sets no bound (the deployment's retention applies). */
+  dataRetentionHours?: number | null;
 };
 
 /** Free requests per consumer per month a model may give: far below what a counter can hold. */
@@ -91,6 +95,15 @@ export function cleanModelInput(input: ModelInput, limits: ModelInputLimits): Cl
       });
     }
     out.freeRequestsPerMonth = n;
+  }
+  if (input.dataRetentionHours != null) {
+    const h = input.dataRetentionHours;
+    if (!Number.isInteger(h) || h < 0 || h > 87_600) {
+      throw badInput('dataRetentionHours must be a whole number from 1 to 87,600 (0 removes the bound)', {
+        field: 'dataRetentionHours',
+      });
+    }
+    out.dataRetentionHours = h === 0 ? null : h;
   }
   return out;
 }

@@ -40,6 +40,7 @@ export class ModelWriteService {
       license: clean.license ?? 'proprietary',
       pricePerRequest: clean.pricePerRequest ?? '0',
       freeRequestsPerMonth: clean.freeRequestsPerMonth ?? 0,
+      dataRetentionHours: clean.dataRetentionHours ?? null,
     });
     await this.flush(ctx, model);
     return model;

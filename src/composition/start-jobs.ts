@@ -56,13 +56,15 @@ export function startJobs(
     config.jobs.sweepIntervalMs,
   );
 
-  // Prediction data past retention, every 10 minutes (each sweep removes in bounded batches).
+  // Prediction data past retention, every minute, so that a job's own short retention (an hour,
+  // a minute) is kept to within a minute; each sweep removes in bounded batches, through an index
+  // of the predictions that still hold data.
   const retention = new PredictionRetention(() => infra.db.orm.em.fork(), logger.child({ component: 'retention' }));
   repeat(
     { name: 'prediction data sweep', component: 'retention' },
     () => retention.sweep(config.jobs.dataRetentionMs),
     10_000,
-    10 * 60_000,
+    60_000,
   );
 
   // The monthly close, by itself: one replica at a time holds the period's lock (Redis), or this

@@ -33,6 +33,8 @@ const ModelSchema = defineEntity({
     pricePerRequest: money().default('0'),
     currency: currency(),
     freeRequestsPerMonth: p.integer().default(0),
+    /** The publisher's bound on how long predictions' tensors are kept (shorter than the deployment's only); null: no bound. */
+    dataRetentionHours: p.integer().nullable(),
     /**
      * When the current price and free allowance took effect: a prediction is billed at the
      * pricing in force when it was accepted, so a change applies to requests from this moment on.

@@ -30,6 +30,12 @@ const PredictionSchema = defineEntity({
     outputs: p.json<unknown>().nullable().lazy(),
     /** When its tensors were deleted (retention, or the consumer asked); the record and bill stay. */
     dataRemovedAt: p.datetime().nullable(),
+    /**
+     * Kept this long after it ends when shorter than PREDICTION_DATA_RETENTION_HOURS: the
+     * consumer's `dataRetentionSeconds` or the model's `dataRetentionHours`, whichever is shorter,
+     * fixed when the job was created. Null: the deployment's retention.
+     */
+    dataRetentionSeconds: p.integer().nullable(),
     errorCode: p.string().length(64).nullable(),
     errorMessage: p.text().nullable(),
     /** Client-chosen key: a retried createPrediction with the same key returns the same job. */
@@ -70,6 +76,12 @@ const PredictionSchema = defineEntity({
   indexes: [
     { name: 'predictions_user_created_at_index', properties: ['user', 'createdAt'] },
     { name: 'predictions_model_created_at_index', properties: ['model', 'createdAt'] },
+    // The retention sweep's candidates: finished predictions that still hold tensors.
+    {
+      name: 'predictions_data_kept_index',
+      expression:
+        'create index "predictions_data_kept_index" on "predictions" ("completed_at") where "data_removed_at" is null',
+    },
     { name: 'predictions_status_created_at_index', properties: ['status', 'createdAt'] },
     // The retention sweep walks finished predictions by end time.
     { name: 'predictions_completed_at_index', properties: ['completedAt'] },

@@ -57,6 +57,7 @@ export function asOfEvent(p: Prediction, event: PredictionEventPayload): Predict
     cost: succeeded ? p.cost : null,
     currency: p.currency,
     dataRemovedAt: p.dataRemovedAt,
+    dataRetentionSeconds: p.dataRetentionSeconds,
     model: p.model,
     version: p.version,
   };

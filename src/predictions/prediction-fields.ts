@@ -24,4 +24,5 @@ export type PredictionFields = Pick<
   | 'cost'
   | 'currency'
   | 'dataRemovedAt'
+  | 'dataRetentionSeconds'
 > & { model: { id: string }; version: { id: string } };

@@ -108,6 +108,7 @@ export class PredictionJobService {
     validateAndDecodeInputs(args.inputs, version.inputs, this.deps.limits);
     const outputs = selectOutputs(version.outputs, args.outputs);
     if (args.webhookUrl) await resolveWebhookTarget(args.webhookUrl, this.deps.webhookAllow);
+    const dataRetentionSeconds = retentionOf(args.dataRetentionSeconds, model.dataRetentionHours);
     // The pricing the job will be billed at, whenever it runs: the model's now.
     const acceptance = await this.deps.metering.accept(ctx.em, caller.userId, model.id);
 
@@ -141,6 +142,7 @@ export class PredictionJobService {
           webhookUrl: args.webhookUrl ?? null,
           webhookEvents: args.webhookUrl ? events : [],
           deadlineAt: args.deadline ?? null,
+          dataRetentionSeconds,
           unitPrice: acceptance.unitPrice,
           freeAllowance: acceptance.freeAllowance,
           currency: acceptance.currency,
@@ -168,6 +170,11 @@ export class PredictionJobService {
       this.deps.logger.warn({ err, predictionId: prediction.id }, 'enqueue failed; the sweeper will retry it');
     }
     return prediction;
+  }
+
+  /** When `p`'s tensors will be deleted (the `dataExpiresAt` field). */
+  expiresAt(p: Pick<PredictionFields, 'completedAt' | 'dataRemovedAt' | 'dataRetentionSeconds'>): Date | null {
+    return dataExpiresAt(p, this.deps.limits.dataRetentionMs ?? 0);
   }
 
   /** One of the caller's predictions (an admin sees any). */
@@ -314,4 +321,37 @@ export class PredictionJobService {
     const loaded = await em.findOne(Prediction, { id: p.id }, { populate: ['outputs'] });
     return (loaded?.outputs as TensorOutputJson[] | null | undefined) ?? null;
   }
+}
+
+/** The longest retention a request may ask for: ten years (PREDICTION_DATA_RETENTION_HOURS' bound). */
+const MAX_RETENTION_SECONDS = 87_600 * 3600;
+
+/**
+ * A job's own retention: the shorter of the consumer's `dataRetentionSeconds` and the model's
+ * `dataRetentionHours` (the deployment's applies as well, in the sweep); null when neither is set.
+ */
+export function retentionOf(
+  requested: number | null | undefined,
+  modelHours: number | null | undefined,
+): number | null {
+  if (requested != null && (!Number.isInteger(requested) || requested < 0 || requested > MAX_RETENTION_SECONDS)) {
+    throw badInput(`dataRetentionSeconds must be a whole number from 0 to ${MAX_RETENTION_SECONDS}`, {
+      field: 'dataRetentionSeconds',
+    });
+  }
+  const bounds = [requested, modelHours == null ? null : modelHours * 3600].filter((v): v is number => v != null);
+  return bounds.length ? Math.min(...bounds) : null;
+}
+
+/** When a finished prediction's tensors go: its end plus the shortest retention that applies; null when kept. */
+export function dataExpiresAt(
+  p: Pick<PredictionFields, 'completedAt' | 'dataRemovedAt' | 'dataRetentionSeconds'>,
+  defaultRetentionMs: number,
+): Date | null {
+  if (!p.completedAt || p.dataRemovedAt) return null;
+  const bounds = [
+    defaultRetentionMs > 0 ? defaultRetentionMs : null,
+    p.dataRetentionSeconds == null ? null : p.dataRetentionSeconds * 1000,
+  ].filter((v): v is number => v != null);
+  return bounds.length ? new Date(p.completedAt.getTime() + Math.min(...bounds)) : null;
 }

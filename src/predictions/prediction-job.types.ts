@@ -46,6 +46,8 @@ export type CreatePredictionArgs = {
   deadline?: Date | null;
   /** Seconds (at most MAX_WAIT_SECONDS) to wait for a final state before answering; absent or 0: none. */
   wait?: number | null;
+  /** Keep its tensors at most this long after it ends (shorter than the deployment's and the model's only). */
+  dataRetentionSeconds?: number | null;
 };
 
 /** The longest `createPrediction(wait:)`: a client that needs longer follows the job instead. */
@@ -80,6 +82,8 @@ export type PredictionJobDeps = {
     backoffMs: number;
     /** `predictionUpdated` re-reads the row after this long without an event (0: never). */
     streamRecheckMs?: number;
+    /** PREDICTION_DATA_RETENTION_HOURS in ms (0: kept until deleted): for `dataExpiresAt`. */
+    dataRetentionMs?: number;
   };
   /** Called after the commit that metered a prediction (drives `usageUpdated`). */
   onMetered?: (userId: string) => void;

@@ -24,21 +24,28 @@ export class PredictionRetention {
     private readonly logger: Pick<Logger, 'info'>,
   ) {}
 
-  /** Removes what is past retention, in batches; returns how many predictions it emptied. */
+  /**
+   * Removes what is past retention — the deployment's, or a shorter one a job carries (its
+   * request's or its model's: `data_retention_seconds`) — in batches; returns how many
+   * predictions it emptied.
+   */
   async sweep(retentionMs: number, now = new Date()): Promise<number> {
-    if (retentionMs <= 0) return 0;
-    const cutoff = new Date(now.getTime() - retentionMs);
+    // 0: kept until deleted, unless a job asked for less.
+    const cutoff = new Date(retentionMs > 0 ? now.getTime() - retentionMs : 0);
     let removed = 0;
     for (;;) {
       const rows = await this.fork().execute<{ id: string }[]>(
         `update predictions set ${CLEAR}
          where id in (
            select id from predictions
-           where completed_at < ? and data_removed_at is null and status in (?, ?, ?)
+           where data_removed_at is null and status in (?, ?, ?)
              and (outputs is not null or inputs is not null)
+             and (completed_at < ?
+               or (data_retention_seconds is not null
+                   and completed_at < ?::timestamptz - make_interval(secs => data_retention_seconds)))
            limit ?)
          returning id`,
-        [now, now, cutoff, PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED, BATCH],
+        [now, now, PredictionStatus.SUCCEEDED, PredictionStatus.FAILED, PredictionStatus.CANCELED, cutoff, now, BATCH],
       );
       removed += rows.length;
       if (rows.length < BATCH) break;

@@ -170,6 +170,7 @@ export class PredictionService {
       currency: recorded.currency,
       // A synchronous prediction's tensors are never stored: nothing to remove.
       dataRemovedAt: null,
+      dataRetentionSeconds: null,
       model: { id: model.id },
       version: { id: version.id },
     };

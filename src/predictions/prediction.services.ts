@@ -84,6 +84,7 @@ export function createPredictionServices(
       attempts: config.jobs.attempts,
       backoffMs: config.jobs.backoffMs,
       streamRecheckMs: config.jobs.streamRecheckMs,
+      dataRetentionMs: config.jobs.dataRetentionMs,
     },
     onMetered: parts.onMetered,
   };

@@ -19,6 +19,15 @@ export class PredictionJobFieldsResolver {
     return this.jobs.outputsOf(ctx.em, p);
   }
 
+  @FieldResolver(() => Date, {
+    nullable: true,
+    description:
+      'When its tensors will be deleted: its end plus the shortest of PREDICTION_DATA_RETENTION_HOURS, the model’s `dataRetentionHours` and the request’s `dataRetentionSeconds`. Null while running, once removed (`dataRemovedAt`), or when kept until deleted.',
+  })
+  dataExpiresAt(@Root() p: PredictionFields): Date | null {
+    return this.jobs.expiresAt(p);
+  }
+
   @FieldResolver(() => Int, {
     nullable: true,
     description: 'Place in line while QUEUED (1 runs next); null otherwise.',

@@ -24,6 +24,8 @@ export type CreateBatchPredictionInput = {
 
 /** A new model. The caller (a publisher) becomes its owner. */
 export type CreateModelInput = {
+  /** Keep predictions’ inputs and outputs at most this many hours after they end (1 to 87,600), if sooner than the deployment would; 0 removes the bound. */
+  dataRetentionHours?: number | null | undefined;
   description?: string | null | undefined;
   /** Default "onnx". */
   framework?: string | null | undefined;
@@ -44,6 +46,8 @@ export type CreateModelInput = {
 
 /** A prediction to run as a queued job. */
 export type CreatePredictionInput = {
+  /** Delete its inputs and outputs this many seconds after it ends (within a minute), if sooner than the deployment and the model would; `dataExpiresAt` says when. */
+  dataRetentionSeconds?: number | null | undefined;
   /** Not started by then: CANCELED (DEADLINE_EXCEEDED). Still running then: stopped and CANCELED. */
   deadline?: string | null | undefined;
   /** Retrying with the same key (yours, up to 200 characters) returns the same job instead of a new one. */
@@ -156,6 +160,8 @@ export type TensorInput = {
 
 /** Fields to change; the ones left out stay as they are. */
 export type UpdateModelInput = {
+  /** Keep predictions’ inputs and outputs at most this many hours after they end (1 to 87,600), if sooner than the deployment would; 0 removes the bound. */
+  dataRetentionHours?: number | null | undefined;
   description?: string | null | undefined;
   framework?: string | null | undefined;
   freeRequestsPerMonth?: number | null | undefined;

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { PredictionMode, PredictionStatus, Role } from '../../src/entities/enums.js';
 import { Prediction } from '../../src/entities/prediction.entity.js';
 import { UsageRecord } from '../../src/entities/usage-record.entity.js';
-import type { User } from '../../src/entities/user.entity.js';
+import { User } from '../../src/entities/user.entity.js';
 import { PredictionRetention } from '../../src/predictions/prediction-retention.js';
 import { CreatePredictionDocument } from '../generated/graphql.js';
 import { authHeaders } from '../support/auth.js';
@@ -101,4 +101,59 @@ it('sweeps what is past retention and leaves the rest', async () => {
   expect(await em().count(UsageRecord, { prediction: old })).toBe(1);
   // Retention 0: nothing is removed by age.
   expect(await new PredictionRetention(em, pino({ level: 'silent' })).sweep(0)).toBe(0);
+});
+
+it('keeps a job’s data no longer than its request or its model asks, and says until when', async () => {
+  const READ_EXPIRY = 'query($id: ID!) { prediction(id: $id) { completedAt dataExpiresAt outputs { name } } }';
+  type Read = { prediction: { completedAt: string; dataExpiresAt: string | null; outputs: unknown[] | null } };
+  const create = async (input: Record<string, unknown>) => {
+    const res = await server.gql(
+      CreatePredictionDocument,
+      { input: { modelId, inputs: [X], wait: 20, ...input } },
+      headers,
+    );
+    expect(res.errors).toBeUndefined();
+    return res.data!.createPrediction.id;
+  };
+  const read = async (id: string) => (await server.gql<Read>(READ_EXPIRY, { id }, headers)).data!.prediction;
+  const expiresAfter = (p: Read['prediction']) => Date.parse(p.dataExpiresAt!) - Date.parse(p.completedAt);
+
+  // The deployment's 30 days, then a request's minute.
+  const plain = await create({});
+  expect(expiresAfter(await read(plain))).toBe(720 * 3_600_000);
+  const short = await create({ dataRetentionSeconds: 60 });
+  expect(expiresAfter(await read(short))).toBe(60_000);
+  expect(
+    (await server.gql(CreatePredictionDocument, { input: { modelId, inputs: [X], dataRetentionSeconds: -1 } }, headers))
+      .errors?.[0]?.extensions,
+  ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'dataRetentionSeconds' });
+
+  // A minute and a half later (moved back in time), the sweep takes the short one only.
+  await em().execute("update predictions set completed_at = now() - interval '90 seconds' where id in (?, ?)", [
+    plain,
+    short,
+  ]);
+  const sweep = new PredictionRetention(em, pino({ level: 'silent' }));
+  expect(await sweep.sweep(720 * 3_600_000)).toBe(1);
+  expect(await read(short)).toMatchObject({ outputs: null, dataExpiresAt: null });
+  expect((await read(plain)).outputs).toHaveLength(1);
+
+  // The publisher bounds the model to an hour: a request for two gets one; the bound shows.
+  const [{ owner_id }] = await em().execute<{ owner_id: string }[]>('select owner_id from models where id = ?', [
+    modelId,
+  ]);
+  const publisherHeaders = await authHeaders(server.app, await em().findOneOrFail(User, { id: owner_id }));
+  const updated = await server.gql(
+    'mutation($id: ID!) { updateModel(id: $id, input: { dataRetentionHours: 1 }) { dataRetentionHours } }',
+    { id: modelId },
+    publisherHeaders,
+  );
+  expect(updated.data).toEqual({ updateModel: { dataRetentionHours: 1 } });
+  // Read through predict's version cache: give it its TTL.
+  await new Promise((r) => setTimeout(r, 2100));
+  const bounded = await create({ dataRetentionSeconds: 7200 });
+  expect(expiresAfter(await read(bounded))).toBe(3_600_000);
+  // With no retention of the deployment's own, a job's still applies.
+  await em().execute("update predictions set completed_at = now() - interval '2 hours' where id = ?", [bounded]);
+  expect(await sweep.sweep(0)).toBe(1);
 });

@@ -1,4 +1,4 @@
-import { Field, Float, ID, InputType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int } from 'type-graphql';
 import { MAX_WAIT_SECONDS } from '../../predictions/prediction-job.types.js';
 import { TensorInput } from './tensor-input.input.js';
 import { OutputEncoding } from './tensor-output.type.js';
@@ -54,4 +54,11 @@ export class CreatePredictionInput {
     description: 'Not started by then: CANCELED (DEADLINE_EXCEEDED). Still running then: stopped and CANCELED.',
   })
   deadline?: Date | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Delete its inputs and outputs this many seconds after it ends (within a minute), if sooner than the deployment and the model would; `dataExpiresAt` says when.',
+  })
+  dataRetentionSeconds?: number | null;
 }

@@ -28,6 +28,13 @@ export class CreateModelInput {
 
   @Field(() => Int, { nullable: true, description: 'Free requests per consumer per calendar month; default 0.' })
   freeRequestsPerMonth?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Keep predictions’ inputs and outputs at most this many hours after they end (1 to 87,600), if sooner than the deployment would; 0 removes the bound.',
+  })
+  dataRetentionHours?: number | null;
 }
 
 @InputType({ description: 'Fields to change; the ones left out stay as they are.' })
@@ -58,4 +65,11 @@ export class UpdateModelInput {
 
   @Field(() => Int, { nullable: true })
   freeRequestsPerMonth?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Keep predictions’ inputs and outputs at most this many hours after they end (1 to 87,600), if sooner than the deployment would; 0 removes the bound.',
+  })
+  dataRetentionHours?: number | null;
 }

@@ -44,6 +44,13 @@ export class ModelType {
 
   @Field(() => Date, { nullable: true, description: 'Set when the owner deleted it (visible to the owner only).' })
   deletedAt!: Date | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Predictions’ tensors are kept at most this many hours after they end; null: the deployment’s retention.',
+  })
+  dataRetentionHours?: number | null;
 }
 
 export const ModelConnection = connectionOf(ModelType, 'Model');
