@@ -5,8 +5,8 @@ import { redactConfig, type Config } from '../config.js';
 import { startServer } from '../http/server.js';
 import { startupSummary } from '../shared/startup-summary.js';
 import { seedIfWanted } from '../catalog/seed.js';
-import { SHUTDOWN_MARGIN_MS, stopOnSignals } from '../shared/process-lifecycle.js';
 import type { Tracing } from '../observability/tracing-sdk.js';
+import { stopGracefully } from './graceful-stop.js';
 
 /** `npm start` (src/main.ts): the API (and, on the embedded default, everything else) in one process. */
 export async function runApi(config: Config, tracing: Tracing, started: number): Promise<void> {
@@ -21,22 +21,8 @@ export async function runApi(config: Config, tracing: Tracing, started: number):
   // One of API_PROCESSES: the primary says when the whole cluster is ready (api-cluster.ts).
   if (cluster.isWorker) app.logger.info({ ...summary, processStartupMs: startupMs }, 'API process listening');
   else app.logger.info({ ...summary, startupMs }, `ready on ${running.url}`);
-  stopOnSignals(
-    app.logger,
-    async (step) => {
-      // A run that never ends must not hold the exit past the grace period: then the pool kills
-      // its workers, and whatever still waits on them (a request, a job) fails SHUTTING_DOWN.
-      const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
-      try {
-        step('http server');
-        await running.close();
-        await app.close(step);
-        step('tracing');
-        await tracing.shutdown();
-      } finally {
-        clearTimeout(cut);
-      }
-    },
-    { deadlineMs: config.shutdownGraceMs + SHUTDOWN_MARGIN_MS },
-  );
+  stopGracefully(app, config, tracing, async (step) => {
+    step('http server');
+    await running.close();
+  });
 }

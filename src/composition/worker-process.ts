@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { createApp } from '../app.js';
 import { redactConfig, type Config } from '../config.js';
 import { startupSummary } from '../shared/startup-summary.js';
-import { SHUTDOWN_MARGIN_MS, stopOnSignals } from '../shared/process-lifecycle.js';
 import type { Tracing } from '../observability/tracing-sdk.js';
+import { stopGracefully } from './graceful-stop.js';
 
 /**
  * `npm run worker` (src/worker.ts): a process that only runs jobs — queued predictions and webhook deliveries —
@@ -29,20 +29,6 @@ export async function runWorker(config: Config, tracing: Tracing): Promise<void>
     },
     'worker ready',
   );
-  // Closing the app stops taking jobs and waits for the running ones (src/predictions/jobs.wiring.ts).
-  stopOnSignals(
-    app.logger,
-    async (step) => {
-      // Running jobs may finish within the grace period; a run that never ends is then killed.
-      const cut = setTimeout(() => void app.inference.close(), config.shutdownGraceMs);
-      try {
-        await app.close(step);
-        step('tracing');
-        await tracing.shutdown();
-      } finally {
-        clearTimeout(cut);
-      }
-    },
-    { deadlineMs: config.shutdownGraceMs + SHUTDOWN_MARGIN_MS },
-  );
+  // Closing the app stops taking jobs and waits for the running ones (the queues' close: composition/infrastructure.ts).
+  stopGracefully(app, config, tracing);
 }

@@ -135,7 +135,7 @@ type QueueProbe = {
 let predictionQueue: QueueProbe | undefined;
 
 /**
- * Points the queue gauges at this process's prediction queue (src/predictions/jobs.wiring.ts)
+ * Points the queue gauges at this process's prediction queue (src/composition/infrastructure.ts)
  * until the returned function is called. They are read on each scrape, not on a timer, so a
  * process nobody scrapes (a worker) asks Redis nothing. A read that fails or takes over a second
  * leaves the last value: /metrics still answers while Redis is away (readiness reports that).

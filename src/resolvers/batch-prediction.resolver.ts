@@ -18,6 +18,7 @@ import type { BatchPredictionService } from '../predictions/batch-prediction.ser
 import type { BatchView } from '../predictions/batch-progress.js';
 import { BatchPredictionType, CreateBatchPredictionInput } from './types/batch-prediction.type.js';
 import { UploadScalar } from './types/upload.scalar.js';
+import { schemaWiring } from './schema-wiring.js';
 
 /** The download route of a batch's results (src/http/batch-results.routes.ts). */
 export const batchResultsPath = (id: string) => `/batches/${id}/results.jsonl`;
@@ -30,13 +31,10 @@ export function batchType(v: BatchView): BatchPredictionType {
   };
 }
 
-// type-graphql calls `subscribe` without an instance: the service is found through the schema
-// (as prediction-subscription.resolver.ts does).
-const wiring = new WeakMap<GraphQLSchema, BatchPredictionService>();
+const wiring = schemaWiring<BatchPredictionService>('batch subscriptions');
 
-export function registerBatchSubscriptions(schema: GraphQLSchema, batches: BatchPredictionService): void {
-  wiring.set(schema, batches);
-}
+export const registerBatchSubscriptions = (schema: GraphQLSchema, batches: BatchPredictionService) =>
+  wiring.register(schema, batches);
 
 /** Batch predictions from a JSONL file (src/predictions/batch-prediction.service.ts). */
 @Resolver(() => BatchPredictionType)
@@ -76,9 +74,7 @@ export class BatchPredictionResolver {
     description:
       'One batch: its progress now, then as rows end (a few times a second at most); the stream ends once the batch is final and its results are written.',
     subscribe: ({ args, context, info }: SubscribeResolverData<unknown, { id: string }, GraphQLContext>) => {
-      const batches = wiring.get(info.schema);
-      if (!batches) throw new Error('batch subscriptions are not registered for this schema');
-      return batches.updates(context, String(args.id));
+      return wiring.get(info.schema).updates(context, String(args.id));
     },
   })
   batchPredictionUpdated(@Root() view: BatchView, @Arg('id', () => ID) _id: string): BatchPredictionType {

@@ -4,23 +4,16 @@ import type { PredictionFields } from '../predictions/prediction-fields.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { PredictionJobService } from '../predictions/prediction-job.service.js';
 import type { PredictionEventPayload } from '../subscriptions/topics.js';
+import { schemaWiring } from './schema-wiring.js';
 import { PredictionType } from './types/prediction.type.js';
 
-/**
- * type-graphql calls `subscribe` without a resolver instance, so the service is found through the schema the operation runs on (one registration per app; no globals shared
- * between apps in one process), as version-subscription.resolver.ts does.
- */
-const wiring = new WeakMap<GraphQLSchema, { jobs: PredictionJobService }>();
+const wiring = schemaWiring<{ jobs: PredictionJobService }>('prediction subscriptions');
 
 export function registerPredictionSubscriptions(schema: GraphQLSchema, jobs: PredictionJobService): void {
-  wiring.set(schema, { jobs });
+  wiring.register(schema, { jobs });
 }
 
-function wired(schema: GraphQLSchema) {
-  const w = wiring.get(schema);
-  if (!w) throw new Error('prediction subscriptions are not registered for this schema');
-  return w;
-}
+const wired = (schema: GraphQLSchema) => wiring.get(schema);
 
 @Resolver(() => PredictionType)
 export class PredictionSubscriptionResolver {

@@ -17,6 +17,7 @@ import { ApiKeyScope } from '../entities/enums.js';
 import type { UsageAlert } from '../entities/usage-alert.entity.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { UsageAlertEventPayload } from '../subscriptions/topics.js';
+import { schemaWiring } from './schema-wiring.js';
 import { UsageAlertEventType, UsageAlertInput, UsageAlertType } from './types/usage-alert.type.js';
 
 const toType = (a: UsageAlert): UsageAlertType => ({
@@ -27,12 +28,10 @@ const toType = (a: UsageAlert): UsageAlertType => ({
   createdAt: a.createdAt,
 });
 
-// type-graphql calls `subscribe` without an instance: the service is found through the schema.
-const wiring = new WeakMap<GraphQLSchema, UsageAlertService>();
+const wiring = schemaWiring<UsageAlertService>('usage alert subscriptions');
 
-export function registerUsageAlertSubscriptions(schema: GraphQLSchema, alerts: UsageAlertService): void {
-  wiring.set(schema, alerts);
-}
+export const registerUsageAlertSubscriptions = (schema: GraphQLSchema, alerts: UsageAlertService) =>
+  wiring.register(schema, alerts);
 
 /** Usage alerts (src/billing/usage-alert.service.ts). */
 @Resolver(() => UsageAlertType)
@@ -61,9 +60,7 @@ export class UsageAlertResolver {
   @Subscription(() => UsageAlertEventType, {
     description: 'Your usage alerts as they fire.',
     subscribe: ({ context, info }: SubscribeResolverData<unknown, Record<string, never>, GraphQLContext>) => {
-      const alerts = wiring.get(info.schema);
-      if (!alerts) throw new Error('usage alert subscriptions are not registered for this schema');
-      return alerts.events(context);
+      return wiring.get(info.schema).events(context);
     },
   })
   usageAlert(@Root() e: UsageAlertEventPayload): UsageAlertEventType {

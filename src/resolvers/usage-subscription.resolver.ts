@@ -4,14 +4,14 @@ import type { UsageService } from '../billing/usage.service.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
+import { schemaWiring } from './schema-wiring.js';
 import { UsageSummary } from './types/usage.type.js';
 import { toUsageSummaryType } from './usage.resolver.js';
 
-/** Found through the operation's schema (type-graphql calls `subscribe` without an instance). */
-const wiring = new WeakMap<GraphQLSchema, { usage: UsageService; bus: EventBus }>();
+const wiring = schemaWiring<{ usage: UsageService; bus: EventBus }>('usage subscriptions');
 
 export function registerUsageSubscriptions(schema: GraphQLSchema, usage: UsageService, bus: EventBus): void {
-  wiring.set(schema, { usage, bus });
+  wiring.register(schema, { usage, bus });
 }
 
 @Resolver()
@@ -21,7 +21,6 @@ export class UsageSubscriptionResolver {
       'Your usage for the current calendar month (UTC), sent again after your predictions are metered (a few times a second at most).',
     subscribe: ({ context, info }: SubscribeResolverData<unknown, Record<string, never>, GraphQLContext>) => {
       const w = wiring.get(info.schema);
-      if (!w) throw new Error('usage subscriptions are not registered for this schema');
       return w.usage.updates(context, w.bus);
     },
   })
@@ -31,7 +30,6 @@ export class UsageSubscriptionResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<UsageSummary> {
     const w = wiring.get(info.schema);
-    if (!w) throw new Error('usage subscriptions are not registered for this schema');
     // A fresh fork per event: the subscription outlives any one identity map.
     return toUsageSummaryType(await w.usage.summaryFor(ctx.em.fork(), event.userId, {}));
   }

@@ -4,24 +4,16 @@ import type { VersionService } from '../catalog/version.service.js';
 import { ModelVersion } from '../entities/model-version.entity.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { TopicPayloads } from '../subscriptions/topics.js';
+import { schemaWiring } from './schema-wiring.js';
 import { ModelVersionType } from './types/model-version.type.js';
 
-/**
- * type-graphql calls a `subscribe` function without a resolver instance, so the service is
- * found through the schema the operation runs on: each app registers its own (no globals
- * shared between apps in one process).
- */
-const servicesBySchema = new WeakMap<GraphQLSchema, VersionService>();
+const wiring = schemaWiring<VersionService>('version subscriptions');
 
 export function registerVersionSubscriptions(schema: GraphQLSchema, versions: VersionService): void {
-  servicesBySchema.set(schema, versions);
+  wiring.register(schema, versions);
 }
 
-function wired(schema: GraphQLSchema): VersionService {
-  const versions = servicesBySchema.get(schema);
-  if (!versions) throw new Error('version subscriptions are not registered for this schema');
-  return versions;
-}
+const wired = (schema: GraphQLSchema): VersionService => wiring.get(schema);
 
 type Payload = TopicPayloads['MODEL_VERSION_STATUS_CHANGED'];
 
