@@ -11,7 +11,7 @@ import { S3ModelStorage } from '../../src/storage/s3-storage.js';
 import { startS3Server } from '../../test/support/s3-server.js';
 import type { BenchScenario } from '../harness.js';
 import { generated, MB } from '../support/generated-bytes.js';
-import { round } from '../harness.js';
+import { percentile, round } from '../harness.js';
 
 const discard = () =>
   new Writable({
@@ -19,7 +19,7 @@ const discard = () =>
       cb();
     },
   });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => percentile(xs, 50);
 
 /**
  * MODEL_STORAGE=s3 against an S3-compatible server (s3rver, in a process of its own, on

@@ -12,9 +12,11 @@ import { requireUser } from './access.js';
 import { accountExport } from './account-export.js';
 import { AuthFailure, unauthenticated } from './auth.errors.js';
 import { PASSWORD_MAX_LENGTH, type PasswordHasher } from './password.js';
+import type { RefreshTokenService } from './refresh-token.service.js';
 
 export type DeletionDeps = {
   passwords: PasswordHasher;
+  refreshTokens: Pick<RefreshTokenService, 'revokeAllOf'>;
   outbox: MailOutbox;
   storage: Pick<ModelStorage, 'delete'>;
   /** Signed-in sessions and keys of the account stop at once (caches forget it). */
@@ -103,7 +105,6 @@ export class AccountDeletionService {
       ],
       [`update reviews set title = '', body = '' where author_id = ?`, [userId]],
       [`update api_keys set revoked_at = coalesce(revoked_at, now()) where user_id = ?`, [userId]],
-      [`update refresh_tokens set revoked_at = coalesce(revoked_at, now()) where user_id = ?`, [userId]],
       [`delete from account_tokens where user_id = ?`, [userId]],
       [`delete from usage_alerts where user_id = ?`, [userId]],
       [
@@ -114,6 +115,7 @@ export class AccountDeletionService {
       ],
     ];
     for (const [sql, params] of statements) await tx.execute(sql, params);
+    await this.deps.refreshTokens.revokeAllOf(tx, userId);
     return { files: keys.map((k) => k.key), apiKeyIds: apiKeys.map((k) => k.id) };
   }
 }

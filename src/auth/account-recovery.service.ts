@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AccountTokenPurpose } from '../entities/enums.js';
-import { RefreshToken } from '../entities/refresh-token.entity.js';
 import { User } from '../entities/user.entity.js';
 import { MAIL_TEMPLATES, type RenderedMail } from '../mail/mail-templates.js';
 import type { MailOutbox } from '../mail/mail-outbox.js';
@@ -11,6 +10,7 @@ import { normalizeEmail } from './account-email.js';
 import type { AccountTokens } from './account-tokens.js';
 import { AuthFailure, unauthenticated } from './auth.errors.js';
 import { assertPasswordPolicy, PASSWORD_MAX_LENGTH, type PasswordHasher } from './password.js';
+import type { RefreshTokenService } from './refresh-token.service.js';
 
 const VERIFY_TTL_MS = 24 * 3_600_000;
 const RESET_TTL_MS = 60 * 60_000;
@@ -22,6 +22,7 @@ export type RecoveryDeps = {
   tokens: AccountTokens;
   outbox: MailOutbox;
   passwords: PasswordHasher;
+  refreshTokens: Pick<RefreshTokenService, 'revokeAllOf'>;
   /** Where mailed links point: `<base>/verify-email?token=…`, `<base>/reset-password?token=…`. */
   linkBaseUrl: string;
   /** An account's sessions may have changed (its password did): forget cached status. */
@@ -158,7 +159,7 @@ export class AccountRecoveryService {
 
   private async setPassword(tx: EntityManager, user: User, password: string, cause: string): Promise<void> {
     await tx.nativeUpdate(User, { id: user.id }, { passwordHash: await this.deps.passwords.hash(password) });
-    await tx.nativeUpdate(RefreshToken, { user: user.id, revokedAt: null }, { revokedAt: new Date() });
+    await this.deps.refreshTokens.revokeAllOf(tx, user.id);
     await this.deps.outbox.add(tx, {
       to: user.email,
       template: 'passwordChanged',

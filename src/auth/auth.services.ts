@@ -41,6 +41,7 @@ export function createAuthServices(
     tokens: new AccountTokens(),
     outbox,
     passwords,
+    refreshTokens,
     linkBaseUrl: config.mail?.linkBaseUrl ?? 'http://localhost:4000',
     onSessionsRevoked: (userId) => userStatus.forget(userId),
   });
@@ -55,6 +56,7 @@ export function createAuthServices(
     accounts: new AccountService(passwords, tokens, refreshTokens, recovery),
     deletion: new AccountDeletionService({
       passwords,
+      refreshTokens,
       outbox,
       storage: parts.storage ?? { delete: async () => undefined },
       onDeleted: (userId, apiKeyIds) => {

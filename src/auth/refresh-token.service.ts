@@ -57,6 +57,11 @@ export class RefreshTokenService {
     if (row) await this.revokeFamily(em, row.family);
   }
 
+  /** Ends every session of a user (a password reset or change, an account deleted). */
+  async revokeAllOf(em: EntityManager, userId: string): Promise<number> {
+    return em.nativeUpdate(RefreshToken, { user: userId, revokedAt: null }, { revokedAt: new Date() });
+  }
+
   async revokeFamily(em: EntityManager, family: string): Promise<number> {
     return em.nativeUpdate(RefreshToken, { family, revokedAt: null }, { revokedAt: new Date() });
   }

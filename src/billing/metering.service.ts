@@ -155,7 +155,11 @@ export class MeteringService implements Metering {
   }
 
   async release(em: EntityManager, predictionId: string): Promise<void> {
-    await em.execute(RELEASE_SQL, [predictionId]);
+    await this.releaseMany(em, [predictionId]);
+  }
+
+  async releaseMany(em: EntityManager, predictionIds: readonly string[]): Promise<void> {
+    if (predictionIds.length) await em.execute(RELEASE_SQL, [`{${predictionIds.join(',')}}`]);
   }
 
   /** See RECORD_SUCCEEDED_SQL: one statement, its own commit, whatever the number of runs. */

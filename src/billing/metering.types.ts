@@ -21,6 +21,8 @@ export interface Metering {
   reserve(em: EntityManager, consumerId: string, acceptance: Acceptance): Promise<string | null>;
   /** Gives back what a queued job held; call in the transaction that makes it FAILED or CANCELED. */
   release(em: EntityManager, predictionId: string): Promise<void>;
+  /** `release` for many jobs at once (a canceled batch's rows), in one statement. */
+  releaseMany(em: EntityManager, predictionIds: readonly string[]): Promise<void>;
   /**
    * Completes queued predictions that ran: those still RUNNING become SUCCEEDED with their outputs
    * and are metered at the pricing stored when they were created (usage record, the consumer's

@@ -47,11 +47,13 @@ on conflict (user_id, period_start) do update set reserved = ms.reserved + exclu
 returning ms.spent::text as spent, ms.reserved::text as reserved`;
 
 /**
- * Gives back what a queued job held, once it ended without success (failed, canceled): run in
- * the transaction of the status change, so it happens once with it.
+ * Gives back what queued jobs held, once they ended without success (failed, canceled): run in
+ * the transaction of the status change, so it happens once with it. Summed per consumer and
+ * month first: one month row is updated once however many of the jobs held it (an UPDATE … FROM
+ * with several matching rows would apply only one). Parameter: the predictions' ids, as an array.
  */
 export const RELEASE_SQL = `
-update monthly_spend ms set reserved = greatest(0, ms.reserved - p.reserved_amount)
-from predictions p
-where p.id = ? and p.reserved_amount > 0 and ms.user_id = p.user_id
-  and ms.period_start = date_trunc('month', p.created_at at time zone 'UTC')::date`;
+update monthly_spend ms set reserved = greatest(0, ms.reserved - r.total)
+from (select user_id, date_trunc('month', created_at at time zone 'UTC')::date as period, sum(reserved_amount) as total
+      from predictions where id = any(?::uuid[]) and reserved_amount > 0 group by 1, 2) r
+where ms.user_id = r.user_id and ms.period_start = r.period`;

@@ -59,14 +59,14 @@ export class UsageAlertEvaluator {
   /** Fires every alert of `userId` that this month's spend has crossed and that has not fired yet. */
   async check(userId: string, now = new Date()): Promise<UsageAlertEventPayload[]> {
     const em = this.deps.fork();
+    const period = periodStartOf(now);
     const alerts = await em.execute<AlertRow[]>(
       `select a.id, a.percent_of_cap, a.amount::text as amount, a.currency, a.webhook_url
        from usage_alerts a where a.user_id = ?
          and not exists (select 1 from usage_alert_firings f where f.alert_id = a.id and f.period_start = ?)`,
-      [userId, periodStartOf(now)],
+      [userId, period],
     );
     if (alerts.length === 0) return [];
-    const period = periodStartOf(now);
     const [state] = await em.execute<{ spent: string; cap: string | null; email: string; display_name: string }[]>(
       `select (select coalesce(sum(r.amount), 0)::text from usage_records r where r.user_id = u.id and r.period_start = ?) as spent,
          u.monthly_spend_cap::text as cap, u.email, u.display_name

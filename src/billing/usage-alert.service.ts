@@ -7,7 +7,7 @@ import { UUID } from '../shared/ids.js';
 import type { ServiceContext } from '../shared/service-context.js';
 import type { EventBus } from '../subscriptions/event-bus.js';
 import type { UsageAlertEventPayload } from '../subscriptions/topics.js';
-import { parseMoneyInput } from './money.js';
+import { compareMoney, parseMoneyInput } from './money.js';
 
 export type UsageAlertInput = { percentOfCap?: number | null; amount?: string | null; webhookUrl?: string | null };
 
@@ -44,7 +44,8 @@ export class UsageAlertService {
       throw badInput('percentOfCap must be a whole number from 1 to 100', { field: 'percentOfCap' });
     }
     const amount = hasAmount ? parseMoneyInput(input.amount!, { field: 'amount', max: this.deps.maxAmount }) : null;
-    if (amount !== null && /^0*(\.0*)?$/.test(amount)) throw badInput('amount must be above zero', { field: 'amount' });
+    if (amount !== null && compareMoney(amount, '0') <= 0)
+      throw badInput('amount must be above zero', { field: 'amount' });
     const webhookUrl = input.webhookUrl?.trim() || null;
     if (webhookUrl) await this.deps.checkWebhookUrl(webhookUrl);
     return ctx.em.transactional(async (tx: EntityManager) => {

@@ -40,13 +40,6 @@ export type BatchServiceDeps = {
   recheckMs: number;
 };
 
-/** Refunds a canceled row's hold on the spending cap (RELEASE_SQL's rule, for many rows at once). */
-const RELEASE_ROWS_SQL = `
-update monthly_spend ms set reserved = greatest(0, ms.reserved - r.total)
-from (select user_id, date_trunc('month', created_at at time zone 'UTC')::date as period, sum(reserved_amount) as total
-      from predictions where id = any(?::uuid[]) and reserved_amount > 0 group by 1, 2) r
-where ms.user_id = r.user_id and ms.period_start = r.period`;
-
 /**
  * Batch predictions, the API side (the worker side is batch-runner.ts): the file is checked line
  * by line against the version's signature and stored before anything is queued or billed, the
@@ -153,7 +146,11 @@ export class BatchPredictionService {
          where batch_id = ? and status = ? returning id`,
         [PredictionStatus.CANCELED, id, PredictionStatus.QUEUED],
       );
-      if (rows.length) await tx.execute(RELEASE_ROWS_SQL, [`{${rows.map((r) => r.id).join(',')}}`]);
+      // Never billed: their holds on the cap are given back.
+      await this.deps.metering.releaseMany(
+        tx,
+        rows.map((r) => r.id),
+      );
     });
     await ctx.em.refresh(batch);
     await this.deps.events

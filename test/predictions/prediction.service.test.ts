@@ -235,6 +235,9 @@ describe('predict', () => {
       release() {
         throw new Error('the synchronous path holds no reservation');
       },
+      releaseMany() {
+        throw new Error('the synchronous path holds no reservation');
+      },
       completeSucceeded() {
         throw new Error('the synchronous path records through recordSucceeded');
       },
